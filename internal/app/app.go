@@ -1,0 +1,113 @@
+// Package app wires Tally together: the store, the engine and the HTTP server (and the batch workers
+// that run beside it). The tally command and the end-to-end tests build the same App.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tally-loyalty/tally/internal/engine"
+	"github.com/tally-loyalty/tally/internal/httpapi"
+	"github.com/tally-loyalty/tally/internal/loyalty"
+	"github.com/tally-loyalty/tally/internal/store"
+)
+
+// Version is the build's version, set with -ldflags "-X github.com/tally-loyalty/tally/internal/app.Version=...".
+var Version = "dev"
+
+// Config configures an App.
+type Config struct {
+	// DB is a SQLite file path or a postgres:// URL.
+	DB           string
+	Logger       *slog.Logger
+	MaxBodyBytes int64
+	// Now is the clock; nil means the system clock. Tests move it instead of sleeping.
+	Now func() time.Time
+	// ShutdownTimeout bounds how long in-flight requests may take to finish on shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// App is a running Tally: database, engine and HTTP API.
+type App struct {
+	cfg    Config
+	DB     *store.DB
+	Engine *engine.Engine
+	HTTP   *httpapi.Server
+	log    *slog.Logger
+}
+
+// Open opens the database (applying migrations) and builds the server.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	db, err := store.Open(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	eng := engine.New(cfg.Now)
+	srv, err := httpapi.New(httpapi.Config{DB: db, Engine: eng, Logger: cfg.Logger, MaxBodyBytes: cfg.MaxBodyBytes, Version: Version})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &App{cfg: cfg, DB: db, Engine: eng, HTTP: srv, log: cfg.Logger}, nil
+}
+
+// Close closes the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Serve answers HTTP requests on ln until ctx is cancelled, then stops taking new requests, lets
+// in-flight ones finish (within the shutdown timeout) and returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.HTTP,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("app: serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("app: shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("app: serve: %w", err)
+	}
+	return nil
+}
+
+// FirstTenant creates a tenant named "default" when the database has none, and returns its keys;
+// created is false when tenants already existed.
+func (a *App) FirstTenant(ctx context.Context) (loyalty.Tenant, store.TenantKeys, bool, error) {
+	var t loyalty.Tenant
+	var k store.TenantKeys
+	created := false
+	err := a.DB.Write(ctx, func(tx *store.Tx) error {
+		ts, err := tx.ListTenants(ctx)
+		if err != nil || len(ts) > 0 {
+			return err
+		}
+		t, k, err = tx.CreateTenant(ctx, "default", a.Engine.Now())
+		created = err == nil
+		return err
+	})
+	return t, k, created, err
+}

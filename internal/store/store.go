@@ -1,0 +1,253 @@
+// Package store is Tally's persistence: one *DB over either an embedded SQLite file or a PostgreSQL
+// server, with the schema migrations for both and the SQL that every feature runs.
+//
+// The two databases share one implementation. Queries are written once with `?` placeholders in the
+// SQL both engines accept; the Dialect rewrites placeholders for PostgreSQL and supplies the few
+// clauses that differ (row locks, upsert of counters). Keeping one copy of each query is what keeps
+// the two databases behaving alike; the conformance suite in storetest runs against both.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the database engine behind a DB.
+type Dialect int
+
+// The supported engines.
+const (
+	SQLite Dialect = iota
+	Postgres
+)
+
+func (d Dialect) String() string {
+	if d == Postgres {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// DB is an open Tally database.
+type DB struct {
+	dialect Dialect
+	// write runs every write transaction. On SQLite it holds a single connection whose transactions
+	// begin IMMEDIATE: writers queue in Go instead of failing with SQLITE_BUSY, and River shares it.
+	write *sql.DB
+	// read serves read-only transactions; on SQLite several WAL readers run beside the writer.
+	read *sql.DB
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database rather than a SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database named by dsn (a SQLite file path, or a postgres:// URL) and applies the
+// schema migrations.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	db, err := open(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func open(dsn string) (*DB, error) {
+	if IsPostgres(dsn) {
+		pool, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		pool.SetMaxOpenConns(32)
+		pool.SetMaxIdleConns(32)
+		pool.SetConnMaxIdleTime(5 * time.Minute)
+		return &DB{dialect: Postgres, write: pool, read: pool}, nil
+	}
+	path := strings.TrimPrefix(dsn, "sqlite://")
+	pragmas := "&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)" +
+		"&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
+	write, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?_txlock=immediate&_pragma=journal_mode(WAL)"+
+		pragmas+"&_pragma=wal_autocheckpoint(20000)")
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	write.SetConnMaxLifetime(0)
+	// Make the file and switch it to WAL before the readers open it.
+	if err := write.Ping(); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	read, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?_pragma=query_only(1)"+pragmas)
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("store: open sqlite %s for reading: %w", path, err)
+	}
+	read.SetMaxOpenConns(max(4, runtime.NumCPU()*2))
+	return &DB{dialect: SQLite, write: write, read: read}, nil
+}
+
+// Dialect reports the engine behind db.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// SQL returns the pool that write transactions use; the job queue runs on it.
+func (db *DB) SQL() *sql.DB { return db.write }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Tx is a database transaction. Its query methods take SQL with `?` placeholders.
+type Tx struct {
+	tx       *sql.Tx
+	dialect  Dialect
+	readOnly bool
+}
+
+// Write runs fn in a write transaction and commits it when fn returns nil. On PostgreSQL the
+// transaction is READ COMMITTED; code that reads then writes a customer's balance locks the
+// customer row first (LockCustomers).
+func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	return db.run(ctx, db.write, false, fn)
+}
+
+// Read runs fn in a read-only transaction that sees one snapshot.
+func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
+	return db.run(ctx, db.read, true, fn)
+}
+
+func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
+	var opts *sql.TxOptions
+	if readOnly && db.dialect == Postgres {
+		// The modernc driver rejects these options; its reader pool is query_only instead.
+		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	sqlTx, err := pool.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, dialect: db.dialect, readOnly: readOnly}
+	if err := fn(tx); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Dialect reports the engine the transaction runs on.
+func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// SQL returns the underlying *sql.Tx, for libraries that join the transaction (the job queue).
+func (tx *Tx) SQL() *sql.Tx { return tx.tx }
+
+// Exec runs a statement.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.dialect.Rebind(query), args...)
+}
+
+// Query runs a query returning rows.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, tx.dialect.Rebind(query), args...)
+}
+
+// QueryRow runs a query returning at most one row.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.dialect.Rebind(query), args...)
+}
+
+// ForUpdate is the row-lock clause to append to a SELECT that precedes an update of the same rows:
+// " FOR UPDATE" in a PostgreSQL write transaction, nothing on SQLite, whose single writer already
+// excludes the others, nor in a read-only transaction.
+func (tx *Tx) ForUpdate() string {
+	if tx.dialect == Postgres && !tx.readOnly {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+var rebound sync.Map // query text -> PostgreSQL text
+
+// Rebind rewrites `?` placeholders to `$1, $2, ...` for PostgreSQL; SQLite takes the query as it is.
+// Question marks inside single-quoted literals are left alone.
+func (d Dialect) Rebind(query string) string {
+	if d != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	if q, ok := rebound.Load(query); ok {
+		return q.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n, quoted := 0, false
+	for _, r := range query {
+		switch {
+		case r == '\'':
+			quoted = !quoted
+		case r == '?' && !quoted:
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	q := b.String()
+	rebound.Store(query, q)
+	return q
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on either database.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		c := sqErr.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+// Micros converts t to the integer microseconds since the Unix epoch that every time column holds;
+// integers sort and compare the same on both databases.
+func Micros(t time.Time) int64 { return t.UnixMicro() }
+
+// FromMicros is the inverse of Micros, in UTC.
+func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
