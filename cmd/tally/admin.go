@@ -47,9 +47,18 @@ func runTenant(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	// Flags may also follow the name, as in `tally tenant create NAME --json`.
 	name := fs.Arg(0)
-	if (sub == "create" || sub == "rotate-secret") && (name == "" || fs.NArg() > 1) {
-		return fmt.Errorf("usage: tally tenant %s NAME (flags before NAME)", sub)
+	if fs.NArg() > 1 {
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() > 0 {
+			return fmt.Errorf("usage: tally tenant %s NAME [flags]: unexpected %q", sub, fs.Arg(0))
+		}
+	}
+	if (sub == "create" || sub == "rotate-secret") && name == "" {
+		return fmt.Errorf("usage: tally tenant %s NAME [flags]", sub)
 	}
 	db, err := store.Open(ctx, *dsn)
 	if err != nil {

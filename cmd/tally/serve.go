@@ -58,7 +58,11 @@ Try it:
 	}
 	log.Info("tally serving", "addr", ln.Addr().String(), "db", redactDSN(*db), "version", app.Version,
 		"docs", base+"/docs")
-	return a.Serve(ctx, ln)
+	if err := a.Serve(ctx, ln); err != nil {
+		return err
+	}
+	log.Info("tally stopped")
+	return nil
 }
 
 // displayAddr turns a listening address into one a browser or curl can reach.
