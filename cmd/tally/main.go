@@ -35,6 +35,8 @@ func commands() []command {
 		{"serve", "run the HTTP API and the batch workers", runServe},
 		{"migrate", "apply schema migrations and exit", runMigrate},
 		{"tenant", "manage tenants: create NAME [--json] | list | rotate-secret NAME", runTenant},
+		{"import", "apply a CSV or JSONL file through the batch API: --type TYPE FILE", runImport},
+		{"export", "write the tenant's customers, balances or transactions as CSV or JSONL", runExport},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tally-loyalty/tally/internal/app"
+	"github.com/tally-loyalty/tally/internal/batch"
 	"github.com/tally-loyalty/tally/internal/httpapi"
 )
 
@@ -19,15 +20,27 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	logFormat := fs.String("log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	maxBody := fs.Int64("max-body-bytes", httpapi.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
+	limits := rateLimitFlags(fs)
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
+	workers := fs.Int("batch-workers", batch.DefaultWorkers,
+		"batch jobs this process works on at once; 0 to only accept batches and leave them to other processes on the same PostgreSQL")
+	queueLimit := fs.Int("batch-queue-limit", batch.DefaultQueueLimit,
+		"queued or running batch jobs a tenant may have before submissions are refused with 429")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *workers < 0 || *queueLimit < 1 {
+		return fmt.Errorf("--batch-workers must be 0 or more and --batch-queue-limit 1 or more")
+	}
+	if *workers == 0 {
+		*workers = batch.NoWorkers
 	}
 	log, err := newLogger(*logFormat, *logLevel)
 	if err != nil {
 		return err
 	}
-	a, err := app.Open(ctx, app.Config{DB: *db, Logger: log, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown})
+	a, err := app.Open(ctx, app.Config{DB: *db, Logger: log, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown,
+		RateLimits: *limits, BatchWorkers: *workers, BatchQueueLimit: *queueLimit})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tally-loyalty/tally/internal/batch"
 	"github.com/tally-loyalty/tally/internal/engine"
 	"github.com/tally-loyalty/tally/internal/httpapi"
 	"github.com/tally-loyalty/tally/internal/loyalty"
@@ -26,19 +27,29 @@ type Config struct {
 	DB           string
 	Logger       *slog.Logger
 	MaxBodyBytes int64
+	// RateLimits limits requests per tenant and failed authentications per source; the zero value
+	// limits nothing (tally serve applies httpapi.DefaultRateLimits unless told otherwise).
+	RateLimits httpapi.RateLimits
 	// Now is the clock; nil means the system clock. Tests move it instead of sleeping.
 	Now func() time.Time
 	// ShutdownTimeout bounds how long in-flight requests may take to finish on shutdown.
 	ShutdownTimeout time.Duration
+	// BatchWorkers is how many batch jobs this process works on at once: 0 means
+	// batch.DefaultWorkers, batch.NoWorkers none (the process only accepts batches).
+	BatchWorkers int
+	// BatchQueueLimit is how many queued or running batch jobs a tenant may have; 0 means
+	// batch.DefaultQueueLimit.
+	BatchQueueLimit int
 }
 
-// App is a running Tally: database, engine and HTTP API.
+// App is a running Tally: database, engine, batch workers and HTTP API.
 type App struct {
-	cfg    Config
-	DB     *store.DB
-	Engine *engine.Engine
-	HTTP   *httpapi.Server
-	log    *slog.Logger
+	cfg     Config
+	DB      *store.DB
+	Engine  *engine.Engine
+	Batches *batch.Service
+	HTTP    *httpapi.Server
+	log     *slog.Logger
 }
 
 // Open opens the database (applying migrations) and builds the server.
@@ -54,20 +65,42 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	eng := engine.New(cfg.Now)
-	srv, err := httpapi.New(httpapi.Config{DB: db, Engine: eng, Logger: cfg.Logger, MaxBodyBytes: cfg.MaxBodyBytes, Version: Version})
+	batches, err := batch.New(ctx, batch.Config{DB: db, Engine: eng, Logger: cfg.Logger,
+		Workers: cfg.BatchWorkers, QueueLimit: cfg.BatchQueueLimit})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return &App{cfg: cfg, DB: db, Engine: eng, HTTP: srv, log: cfg.Logger}, nil
+	srv, err := httpapi.New(httpapi.Config{DB: db, Engine: eng, Logger: cfg.Logger, MaxBodyBytes: cfg.MaxBodyBytes,
+		RateLimits: cfg.RateLimits, Version: Version, Batches: batches})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &App{cfg: cfg, DB: db, Engine: eng, Batches: batches, HTTP: srv, log: cfg.Logger}, nil
 }
 
 // Close closes the database.
 func (a *App) Close() error { return a.DB.Close() }
 
-// Serve answers HTTP requests on ln until ctx is cancelled, then stops taking new requests, lets
-// in-flight ones finish (within the shutdown timeout) and returns.
+// Serve runs the batch workers and answers HTTP requests on ln until ctx is cancelled, then stops
+// taking new requests and lets in-flight ones finish (within the shutdown timeout), then has each
+// batch worker finish the chunk it is applying (within the timeout again, past which the chunk
+// rolls back) and returns. A stopped job resumes where it stopped on the next start.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	if err := a.Batches.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	err := a.serveHTTP(ctx, ln)
+	// The workers stop after the HTTP server, so that no request waits on a stopped queue.
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(err, a.Batches.Stop(stopCtx))
+}
+
+// serveHTTP serves ln until ctx is cancelled, then shuts the server down within the shutdown timeout.
+func (a *App) serveHTTP(ctx context.Context, ln net.Listener) error {
 	srv := &http.Server{
 		Handler:           a.HTTP,
 		ReadHeaderTimeout: 10 * time.Second,

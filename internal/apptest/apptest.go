@@ -14,6 +14,7 @@ import (
 	"github.com/tally-loyalty/tally/client"
 	"github.com/tally-loyalty/tally/internal/app"
 	"github.com/tally-loyalty/tally/internal/clock"
+	"github.com/tally-loyalty/tally/internal/httpapi"
 	"github.com/tally-loyalty/tally/internal/store"
 	"github.com/tally-loyalty/tally/internal/store/storetest"
 )
@@ -30,6 +31,9 @@ type Env struct {
 // Options adjust the server a test starts.
 type Options struct {
 	MaxBodyBytes int64
+	// RateLimits are off unless set, so that tests may call as fast as they like; the server's
+	// rate limiter reads the test's fake clock.
+	RateLimits httpapi.RateLimits
 }
 
 // Start runs a server on a fresh database of the dialect until the test ends.
@@ -43,7 +47,7 @@ func Start(t testing.TB, d store.Dialect, opts ...Options) *Env {
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(env.Logs), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := app.Open(ctx, app.Config{DB: storetest.DSN(t, d), Logger: logger, Now: env.Clock.Now,
-		MaxBodyBytes: o.MaxBodyBytes, ShutdownTimeout: 10 * time.Second})
+		MaxBodyBytes: o.MaxBodyBytes, RateLimits: o.RateLimits, ShutdownTimeout: 10 * time.Second})
 	if err != nil {
 		cancel()
 		t.Fatalf("start app: %v", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tally-loyalty/tally/internal/apidocs"
+	"github.com/tally-loyalty/tally/internal/batch"
 	"github.com/tally-loyalty/tally/internal/engine"
 	"github.com/tally-loyalty/tally/internal/loyalty"
 	"github.com/tally-loyalty/tally/internal/openapi"
@@ -43,6 +44,11 @@ type Config struct {
 	Logger       *slog.Logger
 	MaxBodyBytes int64
 	Version      string
+	// RateLimits limits requests per tenant and failed authentications per source; the zero value
+	// limits nothing.
+	RateLimits RateLimits
+	// Batches accepts and reports batch jobs; without it the server has no batch routes.
+	Batches *batch.Service
 }
 
 // Server serves Tally's HTTP API.
@@ -51,6 +57,7 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	metrics *metrics
+	limits  *limiter
 	routes  []route
 	handler http.Handler
 	spec    []byte       // the OpenAPI document, built once from routes
@@ -76,8 +83,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, mux: http.NewServeMux(), metrics: newMetrics()}
+	limits, err := newLimiter(cfg.RateLimits, s.now)
+	if err != nil {
+		return nil, err
+	}
+	s.limits = limits
 	s.docs = apidocs.Handler("/openapi.json")
-	for _, group := range [][]route{s.systemRoutes(), s.customerRoutes()} {
+	for _, group := range [][]route{s.systemRoutes(), s.customerRoutes(), s.batchRoutes(), s.listingRoutes(), s.eventRoutes()} {
 		s.routes = append(s.routes, group...)
 	}
 	for _, rt := range s.routes {
@@ -109,7 +121,7 @@ func (s *Server) register(rt route) {
 		return
 	}
 	for _, base := range basePaths {
-		s.mux.Handle(rt.Method+" "+base.prefix+rt.Path, serve(s.authenticate(rt.Secret || base.alwaysSecret, rt.handle)))
+		s.mux.Handle(rt.Method+" "+base.prefix+rt.Path, serve(s.authenticate(rt.Secret || base.alwaysSecret, classOf(rt.Operation), rt.handle)))
 	}
 }
 

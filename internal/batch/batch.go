@@ -1,0 +1,208 @@
+// Package batch runs Tally's batch jobs: it accepts a batch (the job, its items and its queue job in
+// one transaction), processes it on River workers in chunks, each chunk one transaction that applies
+// its items through the engine and records their results and the job's progress, and serves the
+// job's status, results and stop.
+//
+// Exactly once per item does not rest on the queue: a chunk locks its job row, reads how far the job
+// has come and moves that mark in the same transaction as the items' effects. A queue job that runs
+// twice, or a chunk retried after a crash, finds the done items already counted and skips them.
+package batch
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/tally-loyalty/tally/internal/engine"
+	"github.com/tally-loyalty/tally/internal/store"
+)
+
+// Defaults and limits of batch processing.
+const (
+	// MaxItems is the most items one batch may hold.
+	MaxItems = 1000
+	// DefaultWorkers is how many batch jobs a process works on at once unless configured.
+	DefaultWorkers = 4
+	// NoWorkers as Config.Workers makes a process that accepts batches but leaves their processing
+	// to the other processes sharing its PostgreSQL database.
+	NoWorkers = -1
+	// DefaultQueueLimit is how many unfinished jobs a tenant may have unless configured.
+	DefaultQueueLimit = 50
+	// DefaultPollInterval is how often idle workers look for new jobs unless configured.
+	DefaultPollInterval = 200 * time.Millisecond
+	// RetryAfter is what a submission over the queue limit is told to wait.
+	RetryAfter = 5 * time.Second
+	// ChunkSize is how many items one transaction applies.
+	ChunkSize = 200
+)
+
+// The queue's timing. A job works for at most sliceTime, then hands its place back to the queue
+// (it resumes where it stopped), so that jobTimeout, which cancels an attempt, is never reached by a
+// healthy job. River rescues a job left running by a dead process rescueAfter after its attempt
+// began. River's leader lease outlives a dead leader by at least nine seconds and its rescuer looks
+// as soon as a process takes the lead, so with rescueAfter below that a batch interrupted by a crash
+// resumes about fifteen seconds after the restart, well within a minute.
+const (
+	sliceTime   = 2 * time.Second
+	jobTimeout  = 6 * time.Second
+	rescueAfter = 8 * time.Second
+)
+
+// Config configures a Service.
+type Config struct {
+	DB     *store.DB
+	Engine *engine.Engine
+	Logger *slog.Logger
+	// Workers is how many jobs this process works on at once: 0 means DefaultWorkers, NoWorkers none.
+	Workers int
+	// QueueLimit is how many queued or running jobs a tenant may have; past it a submission is
+	// refused with 429. 0 means DefaultQueueLimit.
+	QueueLimit int
+	// PollInterval is how often idle workers look for new jobs; 0 means DefaultPollInterval.
+	PollInterval time.Duration
+}
+
+// Service accepts, processes and reports batch jobs.
+type Service struct {
+	cfg   Config
+	db    *store.DB
+	now   func() time.Time
+	types map[string]Type
+	list  []Type
+	queue *river.Client[*sql.Tx]
+
+	stopOnce sync.Once
+	stopping chan struct{} // closed when Stop begins: workers end their slice after the current chunk
+}
+
+// New prepares the queue's tables and returns a Service; Start starts its workers.
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Workers == 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.QueueLimit <= 0 {
+		cfg.QueueLimit = DefaultQueueLimit
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Service{cfg: cfg, db: cfg.DB, now: cfg.Engine.Now, types: map[string]Type{}, stopping: make(chan struct{})}
+	for _, t := range Types(cfg.Engine) {
+		s.types[t.Name] = t
+		s.list = append(s.list, t)
+	}
+	driver := queueDriver(cfg.DB)
+	if err := migrateQueue(ctx, cfg.DB, driver, cfg.Logger); err != nil {
+		return nil, err
+	}
+	workers := river.NewWorkers()
+	if err := river.AddWorkerSafely(workers, &worker{s: s}); err != nil {
+		return nil, fmt.Errorf("batch: register worker: %w", err)
+	}
+	rc := &river.Config{
+		Logger:               cfg.Logger,
+		Workers:              workers,
+		JobTimeout:           jobTimeout,
+		RescueStuckJobsAfter: rescueAfter,
+		// SQLite has no LISTEN; its emulation would poll the single write connection every 50 ms.
+		// database/sql on PostgreSQL has none either. Polling at PollInterval serves both.
+		PollOnly:          true,
+		FetchPollInterval: cfg.PollInterval,
+		FetchCooldown:     min(cfg.PollInterval, river.FetchCooldownDefault),
+	}
+	if cfg.Workers > 0 {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+	}
+	queue, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, fmt.Errorf("batch: create queue client: %w", err)
+	}
+	s.queue = queue
+	return s, nil
+}
+
+// queueDriver returns River's driver for the database. Both take the pool that write transactions
+// use; on SQLite that is the single writer connection, which River then shares with the store.
+func queueDriver(db *store.DB) riverdriver.Driver[*sql.Tx] {
+	if db.Dialect() == store.Postgres {
+		return riverdatabasesql.New(db.SQL())
+	}
+	return riversqlite.New(db.SQL())
+}
+
+// migrateQueue brings River's tables up to date. Each of River's migrations needs its own
+// transaction (some PostgreSQL ones use a type the one before creates), so on PostgreSQL a separate
+// transaction holds a lock meanwhile, which keeps processes that start together from migrating at
+// once. On SQLite that transaction would hold the single connection the migrations need; SQLite
+// has one process anyway.
+func migrateQueue(ctx context.Context, db *store.DB, driver riverdriver.Driver[*sql.Tx], log *slog.Logger) error {
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: log})
+	if err != nil {
+		return fmt.Errorf("batch: queue migrator: %w", err)
+	}
+	migrate := func() error {
+		_, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
+	}
+	if db.Dialect() == store.Postgres {
+		err = db.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.LockQueueMigrations(ctx); err != nil {
+				return err
+			}
+			return migrate()
+		})
+	} else {
+		err = migrate()
+	}
+	if err != nil {
+		return fmt.Errorf("batch: migrate queue tables: %w", err)
+	}
+	return nil
+}
+
+// Types lists the batch types this server accepts.
+func (s *Service) Types() []Type { return s.list }
+
+// Start starts the workers, unless the process has none.
+func (s *Service) Start(ctx context.Context) error {
+	if s.cfg.Workers == NoWorkers {
+		return nil
+	}
+	// The queue stops when Stop says so, not when the caller's context ends: Stop orders it.
+	if err := s.queue.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("batch: start workers: %w", err)
+	}
+	return nil
+}
+
+// Stop stops the workers: each finishes the chunk it is applying (or, past ctx's deadline, has it
+// rolled back) and its job goes back to the queue, to resume where it stopped.
+func (s *Service) Stop(ctx context.Context) error {
+	if s.cfg.Workers == NoWorkers {
+		return nil
+	}
+	s.stopOnce.Do(func() { close(s.stopping) })
+	err := s.queue.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = s.queue.StopAndCancel(hardCtx)
+	}
+	if err != nil {
+		return fmt.Errorf("batch: stop workers: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/tally-loyalty/tally/internal/engine"
+	"github.com/tally-loyalty/tally/internal/loyalty"
+	"github.com/tally-loyalty/tally/internal/store"
+)
+
+// Type is one kind of batch: the {type} of POST /batch/{type} and the engine operation that applies
+// each of its items.
+type Type struct {
+	Name      string // as in the URL, e.g. "customers"
+	Operation string // the label the job's status shows, e.g. "Customer Creation Batch Job"
+	Message   string // the message of a successful item
+	apply     func(ctx context.Context, tx *store.Tx, tenantID int64, item json.RawMessage) (any, error)
+	request   any
+}
+
+// Of makes a batch type from the engine operation of the matching single endpoint: each item is
+// decoded exactly like that endpoint's body and applied by the same operation, so a batch item and a
+// single call follow one implementation of every rule.
+func Of[Req, Res any](name, operation, message string, op engine.Op[Req, Res]) Type {
+	return Type{
+		Name: name, Operation: operation, Message: message,
+		apply: func(ctx context.Context, tx *store.Tx, tenantID int64, item json.RawMessage) (any, error) {
+			var req Req
+			if err := loyalty.DecodeJSON(item, &req); err != nil {
+				return nil, err
+			}
+			return op(ctx, tx, tenantID, &req)
+		},
+		request: struct {
+			Body []Req `json:"body" doc:"The items, 1 to 1,000, each shaped as the single endpoint's body."`
+		}{},
+	}
+}
+
+// Request returns a zero value of the type's request envelope, for the API description.
+func (t Type) Request() any { return t.request }
+
+// Types returns the batch types the engine supports. Wiring a type is one line naming its
+// operation.
+func Types(e *engine.Engine) []Type {
+	return []Type{
+		Of("customers", "Customer Creation Batch Job", "Customer saved", e.UpsertCustomer),
+	}
+}

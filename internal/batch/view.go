@@ -1,0 +1,246 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tally-loyalty/tally/internal/loyalty"
+	"github.com/tally-loyalty/tally/internal/store"
+)
+
+// Job is a batch job as GET /batch/{jobId} shows it.
+type Job struct {
+	JobID          int64      `json:"jobId"`
+	Type           string     `json:"type"`
+	Operation      string     `json:"operation"`
+	Status         string     `json:"status" enum:"queued,running,completed,failed,stopped"`
+	TotalCount     int        `json:"totalCount" doc:"Items submitted."`
+	FinishedCount  int        `json:"finishedCount" doc:"Items that succeeded."`
+	ErrorCount     int        `json:"errorCount" doc:"Items that failed."`
+	ProcessedCount int        `json:"processedCount" doc:"Items that succeeded or failed."`
+	StoppedCount   int        `json:"stoppedCount" doc:"Items never processed because the job was stopped."`
+	CreatedAt      time.Time  `json:"createdAt"`
+	StartedAt      *time.Time `json:"startedAt"`
+	CompletedAt    *time.Time `json:"completedAt"`
+	// Response lists the results so far; it is left out of job lists.
+	Response *Response `json:"response,omitempty"`
+}
+
+// Response holds the results of a job's processed items, in index order.
+type Response struct {
+	Successful []json.RawMessage `json:"successful" doc:"{index, customerId, message} plus the operation's result."`
+	Failed     []json.RawMessage `json:"failed" doc:"{index, customerId, error, message, code, type}."`
+}
+
+// Item is one item of a job with its status and, once processed, its result.
+type Item struct {
+	Index   int             `json:"index"`
+	Status  string          `json:"status" enum:"pending,succeeded,failed,stopped"`
+	Request json.RawMessage `json:"request" doc:"The item as submitted."`
+	Result  json.RawMessage `json:"result,omitempty" doc:"As in the job's response; absent while pending and when stopped."`
+}
+
+// ItemsPage is a page of a job's items.
+type ItemsPage struct {
+	Items      []Item `json:"items"`
+	HasMore    bool   `json:"hasMore"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// JobsPage is a page of a tenant's jobs, newest first.
+type JobsPage struct {
+	Jobs       []Job  `json:"jobs"`
+	HasMore    bool   `json:"hasMore"`
+	NextCursor string `json:"nextCursor,omitempty"`
+}
+
+// Page asks for at most Limit rows after the cursor StartAfter ("" for the first page).
+type Page struct {
+	Limit      int
+	StartAfter string
+}
+
+var (
+	jobStatuses  = []string{store.BatchQueued, store.BatchRunning, store.BatchCompleted, store.BatchFailed, store.BatchStopped}
+	itemStatuses = []string{store.ItemPending, store.ItemSucceeded, store.ItemFailed, store.ItemStopped}
+)
+
+func jobNotFound(jobID string) error {
+	return loyalty.Errorf(loyalty.CodeNotFound, "batch job %s not found", jobID)
+}
+
+// ParseJobID reads a job id from a URL; a malformed one names no job.
+func ParseJobID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, jobNotFound(strconv.Quote(s))
+	}
+	return id, nil
+}
+
+func (s *Service) view(j store.BatchJob) Job {
+	return Job{JobID: j.ID, Type: j.Type, Operation: s.types[j.Type].Operation, Status: j.Status,
+		TotalCount: j.TotalCount, FinishedCount: j.FinishedCount, ErrorCount: j.ErrorCount,
+		ProcessedCount: j.ProcessedCount(), StoppedCount: j.StoppedCount,
+		CreatedAt: j.CreatedAt, StartedAt: j.StartedAt, CompletedAt: j.CompletedAt}
+}
+
+// getJob reads the tenant's job; another tenant's job is not found, like a missing one.
+func getJob(ctx context.Context, tx *store.Tx, tenantID, jobID int64) (store.BatchJob, error) {
+	j, err := tx.GetBatchJob(ctx, tenantID, jobID)
+	if errors.Is(err, store.ErrNotFound) {
+		return j, jobNotFound(strconv.FormatInt(jobID, 10))
+	}
+	return j, err
+}
+
+// Get returns the tenant's job with the results of its processed items, read in one snapshot so
+// that the counts and the lists agree.
+func (s *Service) Get(ctx context.Context, tenantID, jobID int64) (Job, error) {
+	var job Job
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		j, err := getJob(ctx, tx, tenantID, jobID)
+		if err != nil {
+			return err
+		}
+		items, err := tx.BatchItems(ctx, j.ID, -1, j.TotalCount, store.ItemSucceeded, store.ItemFailed)
+		if err != nil {
+			return err
+		}
+		job = s.view(j)
+		job.Response = &Response{Successful: []json.RawMessage{}, Failed: []json.RawMessage{}}
+		for _, it := range items {
+			if it.Status == store.ItemSucceeded {
+				job.Response.Successful = append(job.Response.Successful, it.Result)
+			} else {
+				job.Response.Failed = append(job.Response.Failed, it.Result)
+			}
+		}
+		return nil
+	})
+	return job, err
+}
+
+// Items returns a page of the tenant's job's items in index order, all of them or those with status.
+func (s *Service) Items(ctx context.Context, tenantID, jobID int64, status string, p Page) (ItemsPage, error) {
+	var statuses []string
+	if status != "" {
+		if !slices.Contains(itemStatuses, status) {
+			return ItemsPage{}, loyalty.FieldErrorf(loyalty.CodeInvalidValue, "status", "must be one of %v", itemStatuses)
+		}
+		statuses = []string{status}
+	}
+	after := -1
+	if p.StartAfter != "" {
+		n, err := strconv.Atoi(p.StartAfter)
+		if err != nil || n < 0 {
+			return ItemsPage{}, badCursor()
+		}
+		after = n
+	}
+	page := ItemsPage{Items: []Item{}}
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		j, err := getJob(ctx, tx, tenantID, jobID)
+		if err != nil {
+			return err
+		}
+		items, err := tx.BatchItems(ctx, j.ID, after, p.Limit+1, statuses...)
+		if err != nil {
+			return err
+		}
+		if len(items) > p.Limit {
+			items = items[:p.Limit]
+			page.HasMore = true
+			page.NextCursor = strconv.Itoa(items[len(items)-1].Index)
+		}
+		for _, it := range items {
+			page.Items = append(page.Items, Item{Index: it.Index, Status: it.Status, Request: it.Request, Result: it.Result})
+		}
+		return nil
+	})
+	return page, err
+}
+
+// ListFilter selects a tenant's jobs.
+type ListFilter struct {
+	Status string // "" for any
+	Type   string // "" for any
+}
+
+// List returns a page of the tenant's jobs, newest first, without their results.
+func (s *Service) List(ctx context.Context, tenantID int64, f ListFilter, p Page) (JobsPage, error) {
+	if f.Status != "" && !slices.Contains(jobStatuses, f.Status) {
+		return JobsPage{}, loyalty.FieldErrorf(loyalty.CodeInvalidValue, "status", "must be one of %v", jobStatuses)
+	}
+	var before int64
+	if p.StartAfter != "" {
+		n, err := strconv.ParseInt(p.StartAfter, 10, 64)
+		if err != nil || n <= 0 {
+			return JobsPage{}, badCursor()
+		}
+		before = n
+	}
+	page := JobsPage{Jobs: []Job{}}
+	err := s.db.Read(ctx, func(tx *store.Tx) error {
+		jobs, err := tx.ListBatchJobs(ctx, tenantID, store.BatchJobFilter{Status: f.Status, Type: f.Type,
+			BeforeID: before, Limit: p.Limit + 1})
+		if err != nil {
+			return err
+		}
+		if len(jobs) > p.Limit {
+			jobs = jobs[:p.Limit]
+			page.HasMore = true
+			page.NextCursor = strconv.FormatInt(jobs[len(jobs)-1].ID, 10)
+		}
+		for _, j := range jobs {
+			page.Jobs = append(page.Jobs, s.view(j))
+		}
+		return nil
+	})
+	return page, err
+}
+
+func badCursor() error {
+	return loyalty.FieldErrorf(loyalty.CodeInvalidValue, "startAfter", "is not a cursor this server made")
+}
+
+// StopJob stops the tenant's job: items already applied stay applied, the others are marked stopped
+// and never applied, and the queue job is cancelled. The chunk being applied, if any, either
+// commits before the stop (its items count as processed) or sees the job stopped and applies
+// nothing. Stopping a job that has ended changes nothing. It returns the job as Get does.
+func (s *Service) StopJob(ctx context.Context, tenantID, jobID int64) (Job, error) {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		j, err := getJob(ctx, tx, tenantID, jobID)
+		if err != nil || j.Ended() {
+			return err
+		}
+		n, err := tx.StopBatchItems(ctx, j.ID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		j.Status, j.StoppedCount, j.CompletedAt = store.BatchStopped, n, &now
+		if err := tx.UpdateBatchJob(ctx, j); err != nil {
+			return err
+		}
+		if j.RiverJobID == 0 {
+			return nil
+		}
+		// The queue job is in this transaction's database: its cancellation commits with the stop.
+		if _, err := s.queue.JobCancelTx(ctx, tx.SQL(), j.RiverJobID); err != nil && !errors.Is(err, river.ErrNotFound) {
+			return fmt.Errorf("batch: cancel queue job of job %d: %w", j.ID, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Job{}, err
+	}
+	return s.Get(ctx, tenantID, jobID)
+}

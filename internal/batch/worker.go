@@ -1,0 +1,248 @@
+package batch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tally-loyalty/tally/internal/loyalty"
+	"github.com/tally-loyalty/tally/internal/store"
+)
+
+// jobArgs is the queue job of one batch job: one queue job per batch, never one per item.
+type jobArgs struct {
+	BatchID int64 `json:"batchId"`
+}
+
+// Kind names the queue job's kind in River's tables.
+func (jobArgs) Kind() string { return "tally_batch" }
+
+// worker processes batch jobs for River.
+type worker struct {
+	river.WorkerDefaults[jobArgs]
+	s *Service
+}
+
+// Work processes the batch for one slice of time. An error rolls back the chunk in progress and
+// River retries the job later; on the last attempt the batch's remaining items are failed instead,
+// so that every item still ends in a terminal state.
+func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
+	err := w.s.process(ctx, job.Args.BatchID)
+	var snooze *river.JobSnoozeError
+	if err == nil || errors.As(err, &snooze) || job.Attempt < job.MaxAttempts {
+		return err
+	}
+	cause := loyalty.Errorf(loyalty.CodeInternal, "the batch job could not be processed (%d attempts)", job.Attempt)
+	if failErr := w.s.failRemaining(context.WithoutCancel(ctx), job.Args.BatchID, cause); failErr != nil {
+		return errors.Join(err, failErr)
+	}
+	return err
+}
+
+// process applies the batch's pending items chunk by chunk until it ends, the slice is used up or
+// the service stops; then the queue job is snoozed, to resume at once where it stopped.
+func (s *Service) process(ctx context.Context, jobID int64) error {
+	start := time.Now()
+	for {
+		done, err := s.runChunk(ctx, jobID)
+		if err != nil || done {
+			return err
+		}
+		select {
+		case <-s.stopping:
+			return river.JobSnooze(0)
+		default:
+		}
+		if time.Since(start) >= sliceTime {
+			return river.JobSnooze(0)
+		}
+	}
+}
+
+// runChunk applies the next chunk of the job in one transaction: the items' effects, their results
+// and the job's counters commit together or not at all. It reports whether the job has ended.
+func (s *Service) runChunk(ctx context.Context, jobID int64) (bool, error) {
+	done := false
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		j, err := tx.LockBatchJob(ctx, jobID)
+		if err != nil {
+			return err
+		}
+		if j.Ended() {
+			done = true
+			return nil
+		}
+		typ, ok := s.types[j.Type]
+		if !ok {
+			return fmt.Errorf("batch: job %d has type %q, which this server does not process", j.ID, j.Type)
+		}
+		now := s.now()
+		if j.Status == store.BatchQueued {
+			j.Status, j.StartedAt = store.BatchRunning, &now
+		}
+		items, err := tx.PendingBatchItems(ctx, j.ID, j.ProcessedCount(), ChunkSize)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			return fmt.Errorf("batch: job %d has processed %d of %d items but none is pending", j.ID, j.ProcessedCount(), j.TotalCount)
+		}
+		ids := make([]string, len(items))
+		for i, it := range items {
+			ids[i] = identity(it.Request)
+		}
+		if err := tx.LockCustomersInOrder(ctx, j.TenantID, ids); err != nil {
+			return err
+		}
+		steps := tx.Savepoints()
+		for i := range items {
+			if err := s.applyItem(ctx, steps, tx, typ, j.TenantID, &items[i], ids[i]); err != nil {
+				return err
+			}
+			if items[i].Status == store.ItemSucceeded {
+				j.FinishedCount++
+			} else {
+				j.ErrorCount++
+			}
+		}
+		if err := tx.SaveBatchResults(ctx, j.ID, items); err != nil {
+			return err
+		}
+		if j.ProcessedCount() == j.TotalCount {
+			j.Status, j.CompletedAt = finalStatus(j), &now
+			done = true
+		}
+		return tx.UpdateBatchJob(ctx, j)
+	})
+	if err != nil {
+		return false, fmt.Errorf("batch: job %d: %w", jobID, err)
+	}
+	return done, nil
+}
+
+// finalStatus is the status of a job whose every item has a result: failed when none succeeded.
+func finalStatus(j store.BatchJob) string {
+	if j.FinishedCount == 0 {
+		return store.BatchFailed
+	}
+	return store.BatchCompleted
+}
+
+// applyItem applies one item as a step of the chunk and sets its status and result. An item the
+// engine refuses (a *loyalty.Error) fails alone and leaves no trace; any other error aborts the chunk.
+func (s *Service) applyItem(ctx context.Context, steps *store.Savepoints, tx *store.Tx, typ Type, tenantID int64,
+	it *store.BatchItem, id string) error {
+	var res any
+	err := steps.Run(ctx, func() error {
+		var err error
+		res, err = typ.apply(ctx, tx, tenantID, it.Request)
+		return err
+	})
+	if e, ok := loyalty.AsError(err); ok {
+		it.Status, it.Result = store.ItemFailed, failedResult(it.Index, id, e)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("item %d: %w", it.Index, err)
+	}
+	it.Status = store.ItemSucceeded
+	it.Result, err = successResult(it.Index, id, typ.Message, res)
+	return err
+}
+
+// failRemaining ends a job that cannot be processed: its pending items fail with cause.
+func (s *Service) failRemaining(ctx context.Context, jobID int64, cause *loyalty.Error) error {
+	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		j, err := tx.LockBatchJob(ctx, jobID)
+		if err != nil || j.Ended() {
+			return err
+		}
+		items, err := tx.PendingBatchItems(ctx, j.ID, 0, j.TotalCount)
+		if err != nil {
+			return err
+		}
+		for i := range items {
+			items[i].Status = store.ItemFailed
+			items[i].Result = failedResult(items[i].Index, identity(items[i].Request), cause)
+		}
+		if err := tx.SaveBatchResults(ctx, j.ID, items); err != nil {
+			return err
+		}
+		now := s.now()
+		j.ErrorCount += len(items)
+		j.Status, j.CompletedAt = finalStatus(j), &now
+		if j.StartedAt == nil {
+			j.StartedAt = &now
+		}
+		return tx.UpdateBatchJob(ctx, j)
+	})
+	if err != nil {
+		return fmt.Errorf("batch: fail the rest of job %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// identity is what a result names its item by: the item's customerId, or the item itself when it
+// is a string (an orderId in orders/transactions). It is empty when the item has neither.
+func identity(item json.RawMessage) string {
+	var id string
+	if err := json.Unmarshal(item, &id); err == nil {
+		return id
+	}
+	var obj struct {
+		CustomerID string `json:"customerId"`
+	}
+	if err := json.Unmarshal(item, &obj); err != nil {
+		return ""
+	}
+	return obj.CustomerID
+}
+
+// successResult is a succeeded item as the job's response lists it: the operation's result with the
+// item's index, a message and the customerId.
+func successResult(index int, id, message string, res any) ([]byte, error) {
+	raw, err := json.Marshal(res)
+	if err != nil {
+		return nil, fmt.Errorf("encode result of item %d: %w", index, err)
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
+		fields = map[string]json.RawMessage{"result": raw} // a result that is not an object
+	}
+	fields["index"] = mustJSON(index)
+	fields["message"] = mustJSON(message)
+	if _, ok := fields["customerId"]; !ok {
+		fields["customerId"] = mustJSON(id)
+	}
+	return mustJSON(fields), nil
+}
+
+// failedItem is a failed item as the job's response lists it.
+type failedItem struct {
+	Index      int                  `json:"index"`
+	CustomerID string               `json:"customerId"`
+	Error      string               `json:"error"`
+	Message    string               `json:"message"`
+	Code       loyalty.Code         `json:"code"`
+	Type       string               `json:"type"`
+	Errors     []loyalty.FieldError `json:"errors,omitempty"`
+}
+
+func failedResult(index int, id string, e *loyalty.Error) []byte {
+	e = e.WithFieldPrefix(fmt.Sprintf("body[%d].", index))
+	return mustJSON(failedItem{Index: index, CustomerID: id, Error: e.Message, Message: e.Message,
+		Code: e.Code, Type: e.Code.Type(), Errors: e.Fields})
+}
+
+// mustJSON encodes values that always encode: numbers, strings, and maps and structs of them.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("batch: encode %T: %v", v, err))
+	}
+	return b
+}

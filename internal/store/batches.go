@@ -1,0 +1,420 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Batch job statuses. A job is queued until its first chunk runs, running until every item has a
+// terminal state, and then completed, failed or stopped.
+const (
+	BatchQueued    = "queued"
+	BatchRunning   = "running"
+	BatchCompleted = "completed"
+	BatchFailed    = "failed"
+	BatchStopped   = "stopped"
+)
+
+// Batch item statuses: pending until processed, then one of the three terminal ones.
+const (
+	ItemPending   = "pending"
+	ItemSucceeded = "succeeded"
+	ItemFailed    = "failed"
+	ItemStopped   = "stopped"
+)
+
+// BatchJob is one stored batch job.
+type BatchJob struct {
+	ID             int64
+	TenantID       int64
+	Type           string
+	Status         string
+	TotalCount     int
+	FinishedCount  int // items that succeeded
+	ErrorCount     int // items that failed
+	StoppedCount   int // items never processed because the job was stopped
+	IdempotencyKey string
+	BodyHash       string
+	RiverJobID     int64
+	CreatedAt      time.Time
+	StartedAt      *time.Time
+	CompletedAt    *time.Time
+}
+
+// ProcessedCount is the number of items with a result; items are processed in index order, so it is
+// also the index of the next item to process.
+func (j BatchJob) ProcessedCount() int { return j.FinishedCount + j.ErrorCount }
+
+// Ended reports whether the job has reached a final status.
+func (j BatchJob) Ended() bool {
+	return j.Status == BatchCompleted || j.Status == BatchFailed || j.Status == BatchStopped
+}
+
+// BatchItem is one item of a batch job.
+type BatchItem struct {
+	Index   int
+	Status  string
+	Request []byte // the item's JSON as submitted
+	Result  []byte // the result object, nil while pending or stopped
+}
+
+const batchJobColumns = `id, tenant_id, type, status, total_count, finished_count, error_count, stopped_count,
+	COALESCE(idempotency_key, ''), body_hash, COALESCE(river_job_id, 0), created_at, started_at, completed_at`
+
+func scanBatchJob(row interface{ Scan(...any) error }) (BatchJob, error) {
+	var j BatchJob
+	var created int64
+	var started, completed sql.NullInt64
+	err := row.Scan(&j.ID, &j.TenantID, &j.Type, &j.Status, &j.TotalCount, &j.FinishedCount, &j.ErrorCount,
+		&j.StoppedCount, &j.IdempotencyKey, &j.BodyHash, &j.RiverJobID, &created, &started, &completed)
+	if err != nil {
+		return j, err
+	}
+	j.CreatedAt = FromMicros(created)
+	j.StartedAt = fromNullMicros(started)
+	j.CompletedAt = fromNullMicros(completed)
+	return j, nil
+}
+
+func fromNullMicros(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := FromMicros(v.Int64)
+	return &t
+}
+
+func nullMicros(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return Micros(*t)
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// LockTenantBatches serialises batch submissions of one tenant until the transaction ends, so that
+// the queue limit and the idempotency check see every earlier submission. SQLite's single writer
+// already does; on PostgreSQL the tenant row is locked without blocking inserts that reference it.
+func (tx *Tx) LockTenantBatches(ctx context.Context, tenantID int64) error {
+	if tx.dialect != Postgres {
+		return nil
+	}
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM tenants WHERE id = ? FOR NO KEY UPDATE`, tenantID).Scan(&id)
+	if err != nil {
+		return fmt.Errorf("store: lock tenant %d for batches: %w", tenantID, err)
+	}
+	return nil
+}
+
+// BatchJobByIdempotencyKey returns the tenant's job submitted with key, or ErrNotFound.
+func (tx *Tx) BatchJobByIdempotencyKey(ctx context.Context, tenantID int64, key string) (BatchJob, error) {
+	j, err := scanBatchJob(tx.QueryRow(ctx, `SELECT `+batchJobColumns+` FROM batch_jobs
+		WHERE tenant_id = ? AND idempotency_key = ?`, tenantID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, ErrNotFound
+	}
+	if err != nil {
+		return j, fmt.Errorf("store: batch job by idempotency key: %w", err)
+	}
+	return j, nil
+}
+
+// CountUnfinishedBatchJobs returns how many of the tenant's jobs are queued or running.
+func (tx *Tx) CountUnfinishedBatchJobs(ctx context.Context, tenantID int64) (int, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM batch_jobs WHERE tenant_id = ? AND status IN (?, ?)`,
+		tenantID, BatchQueued, BatchRunning).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count unfinished batch jobs: %w", err)
+	}
+	return n, nil
+}
+
+// InsertBatchJob stores a new queued job with its items (their JSON, in index order) and returns its id.
+func (tx *Tx) InsertBatchJob(ctx context.Context, j BatchJob, items []json.RawMessage) (int64, error) {
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO batch_jobs (tenant_id, type, status, total_count, idempotency_key,
+		body_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		j.TenantID, j.Type, BatchQueued, len(items), nullString(j.IdempotencyKey), j.BodyHash, Micros(j.CreatedAt)).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("store: insert batch job: %w", err)
+	}
+	// Multi-row inserts keep the statements few; 400 rows of 4 values stay under both engines'
+	// parameter limits.
+	const rowsPerInsert = 400
+	for start := 0; start < len(items); start += rowsPerInsert {
+		rows := items[start:min(start+rowsPerInsert, len(items))]
+		args := make([]any, 0, 4*len(rows))
+		for i, item := range rows {
+			args = append(args, id, start+i, ItemPending, string(item))
+		}
+		q := `INSERT INTO batch_items (job_id, idx, status, request) VALUES ` + placeholders(len(rows), 4)
+		if _, err := tx.Exec(ctx, q, args...); err != nil {
+			return 0, fmt.Errorf("store: insert batch items: %w", err)
+		}
+	}
+	return id, nil
+}
+
+// placeholders returns n comma-separated rows of cols `?` placeholders: "(?, ?), (?, ?)".
+func placeholders(n, cols int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// SetBatchRiverJob records the queue job that processes the batch job.
+func (tx *Tx) SetBatchRiverJob(ctx context.Context, jobID, riverJobID int64) error {
+	if _, err := tx.Exec(ctx, `UPDATE batch_jobs SET river_job_id = ? WHERE id = ?`, riverJobID, jobID); err != nil {
+		return fmt.Errorf("store: set river job of batch %d: %w", jobID, err)
+	}
+	return nil
+}
+
+// GetBatchJob returns the tenant's job, or ErrNotFound (also for another tenant's job).
+func (tx *Tx) GetBatchJob(ctx context.Context, tenantID, jobID int64) (BatchJob, error) {
+	j, err := scanBatchJob(tx.QueryRow(ctx, `SELECT `+batchJobColumns+` FROM batch_jobs
+		WHERE id = ? AND tenant_id = ?`+tx.ForUpdate(), jobID, tenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, ErrNotFound
+	}
+	if err != nil {
+		return j, fmt.Errorf("store: get batch job %d: %w", jobID, err)
+	}
+	return j, nil
+}
+
+// LockBatchJob returns the job, whichever its tenant, locked on PostgreSQL until the transaction
+// ends: the chunks of one job and a stop of it run one after the other.
+func (tx *Tx) LockBatchJob(ctx context.Context, jobID int64) (BatchJob, error) {
+	j, err := scanBatchJob(tx.QueryRow(ctx, `SELECT `+batchJobColumns+` FROM batch_jobs WHERE id = ?`+tx.ForUpdate(), jobID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return j, ErrNotFound
+	}
+	if err != nil {
+		return j, fmt.Errorf("store: lock batch job %d: %w", jobID, err)
+	}
+	return j, nil
+}
+
+// UpdateBatchJob stores the job's status, counters and times.
+func (tx *Tx) UpdateBatchJob(ctx context.Context, j BatchJob) error {
+	_, err := tx.Exec(ctx, `UPDATE batch_jobs SET status = ?, finished_count = ?, error_count = ?, stopped_count = ?,
+		started_at = ?, completed_at = ? WHERE id = ?`,
+		j.Status, j.FinishedCount, j.ErrorCount, j.StoppedCount, nullMicros(j.StartedAt), nullMicros(j.CompletedAt), j.ID)
+	if err != nil {
+		return fmt.Errorf("store: update batch job %d: %w", j.ID, err)
+	}
+	return nil
+}
+
+// PendingBatchItems returns up to limit items of the job from index from on, in index order.
+func (tx *Tx) PendingBatchItems(ctx context.Context, jobID int64, from, limit int) ([]BatchItem, error) {
+	return tx.queryBatchItems(ctx, `SELECT idx, status, request, result FROM batch_items
+		WHERE job_id = ? AND idx >= ? AND status = ? ORDER BY idx LIMIT ?`, jobID, from, ItemPending, limit)
+}
+
+// SaveBatchResults stores the status and result of processed items, one statement for up to 400
+// items: on PostgreSQL every statement is a round trip.
+func (tx *Tx) SaveBatchResults(ctx context.Context, jobID int64, items []BatchItem) error {
+	const rowsPerUpdate = 400
+	for start := 0; start < len(items); start += rowsPerUpdate {
+		rows := items[start:min(start+rowsPerUpdate, len(items))]
+		args := make([]any, 0, 3*len(rows)+1)
+		for _, it := range rows {
+			args = append(args, it.Index, it.Status, string(it.Result))
+		}
+		// Both engines name the columns of a VALUES list column1, column2, ...; the cast gives
+		// PostgreSQL the type of the first one.
+		values := "(CAST(? AS INTEGER), ?, ?)"
+		if len(rows) > 1 {
+			values += ", " + placeholders(len(rows)-1, 3)
+		}
+		_, err := tx.Exec(ctx, `UPDATE batch_items SET status = v.column2, result = v.column3
+			FROM (VALUES `+values+`) AS v WHERE batch_items.job_id = ? AND batch_items.idx = v.column1`,
+			append(args, jobID)...)
+		if err != nil {
+			return fmt.Errorf("store: save results of batch %d: %w", jobID, err)
+		}
+	}
+	return nil
+}
+
+// StopBatchItems marks the job's pending items stopped and returns how many there were.
+func (tx *Tx) StopBatchItems(ctx context.Context, jobID int64) (int, error) {
+	res, err := tx.Exec(ctx, `UPDATE batch_items SET status = ? WHERE job_id = ? AND status = ?`, ItemStopped, jobID, ItemPending)
+	if err != nil {
+		return 0, fmt.Errorf("store: stop items of batch %d: %w", jobID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: stop items of batch %d: %w", jobID, err)
+	}
+	return int(n), nil
+}
+
+// BatchItems returns up to limit items of the job after index afterIndex (-1 for the first page), in
+// index order, with the given statuses (all of them when none is given).
+func (tx *Tx) BatchItems(ctx context.Context, jobID int64, afterIndex, limit int, statuses ...string) ([]BatchItem, error) {
+	q := `SELECT idx, status, request, result FROM batch_items WHERE job_id = ? AND idx > ?`
+	args := []any{jobID, afterIndex}
+	if len(statuses) > 0 {
+		q += ` AND status IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ") + `)`
+		for _, s := range statuses {
+			args = append(args, s)
+		}
+	}
+	return tx.queryBatchItems(ctx, q+` ORDER BY idx LIMIT ?`, append(args, limit)...)
+}
+
+func (tx *Tx) queryBatchItems(ctx context.Context, q string, args ...any) ([]BatchItem, error) {
+	rows, err := tx.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: batch items: %w", err)
+	}
+	defer rows.Close()
+	var items []BatchItem
+	for rows.Next() {
+		var it BatchItem
+		var request string
+		var result sql.NullString
+		if err := rows.Scan(&it.Index, &it.Status, &request, &result); err != nil {
+			return nil, fmt.Errorf("store: scan batch item: %w", err)
+		}
+		it.Request = []byte(request)
+		if result.Valid {
+			it.Result = []byte(result.String)
+		}
+		items = append(items, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: batch items: %w", err)
+	}
+	return items, nil
+}
+
+// BatchJobFilter selects a page of a tenant's jobs, newest first.
+type BatchJobFilter struct {
+	Status   string // "" for any
+	Type     string // "" for any
+	BeforeID int64  // 0 for the first page
+	Limit    int
+}
+
+// ListBatchJobs returns the tenant's jobs that match f, newest first.
+func (tx *Tx) ListBatchJobs(ctx context.Context, tenantID int64, f BatchJobFilter) ([]BatchJob, error) {
+	q := `SELECT ` + batchJobColumns + ` FROM batch_jobs WHERE tenant_id = ?`
+	args := []any{tenantID}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Type != "" {
+		q += ` AND type = ?`
+		args = append(args, f.Type)
+	}
+	if f.BeforeID > 0 {
+		q += ` AND id < ?`
+		args = append(args, f.BeforeID)
+	}
+	rows, err := tx.Query(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list batch jobs: %w", err)
+	}
+	defer rows.Close()
+	var jobs []BatchJob
+	for rows.Next() {
+		j, err := scanBatchJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: scan batch job: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list batch jobs: %w", err)
+	}
+	return jobs, nil
+}
+
+// LockCustomersInOrder locks the rows of the tenant's existing customers among ids, in one stable
+// order, until the transaction ends. A batch chunk takes its customers' locks up front this way, so
+// that two chunks touching the same customers queue instead of deadlocking on PostgreSQL. SQLite's
+// single writer needs no row locks.
+func (tx *Tx) LockCustomersInOrder(ctx context.Context, tenantID int64, ids []string) error {
+	if tx.ForUpdate() == "" || len(ids) == 0 {
+		return nil
+	}
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, tenantID)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM customers WHERE tenant_id = ? AND customer_id IN (`+
+		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`) ORDER BY id`+tx.ForUpdate(), args...)
+	if err != nil {
+		return fmt.Errorf("store: lock customers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() { // PostgreSQL locks each row as the query returns it; read them all
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: lock customers: %w", err)
+	}
+	return nil
+}
+
+// Savepoints runs a series of steps in one transaction, each in its own savepoint, so that a step
+// that fails is undone alone and the transaction stays usable (PostgreSQL otherwise refuses every
+// later statement). It costs one statement per step: releasing the previous step's savepoint and
+// taking the next one go together, and the last one is released by the commit.
+type Savepoints struct {
+	tx   *Tx
+	open bool
+}
+
+// Savepoints starts a series of steps in the transaction.
+func (tx *Tx) Savepoints() *Savepoints { return &Savepoints{tx: tx} }
+
+// Run runs fn as the next step. When fn fails, what it wrote is rolled back and its error returned;
+// when the rollback itself fails, the error wraps that failure only, so that no caller mistakes it
+// for fn's own, possibly harmless, error.
+func (s *Savepoints) Run(ctx context.Context, fn func() error) error {
+	q := `SAVEPOINT tally_step`
+	if s.open {
+		q = `RELEASE SAVEPOINT tally_step; SAVEPOINT tally_step`
+	}
+	if _, err := s.tx.Exec(ctx, q); err != nil {
+		return fmt.Errorf("store: savepoint: %w", err)
+	}
+	s.open = true
+	if err := fn(); err != nil {
+		if _, rbErr := s.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT tally_step`); rbErr != nil {
+			return fmt.Errorf("store: rollback to savepoint after %v: %w", err, rbErr)
+		}
+		return err
+	}
+	return nil
+}
+
+// LockQueueMigrations keeps several PostgreSQL processes that start together from migrating the job
+// queue's tables at once; the lock ends with the transaction.
+func (tx *Tx) LockQueueMigrations(ctx context.Context) error {
+	if tx.dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(7262560)`); err != nil {
+		return fmt.Errorf("store: lock queue migrations: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,556 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/tally-loyalty/tally/internal/loyalty"
+)
+
+// Never is the expiry time of points that never expire: later than any clock reading, so that
+// "expires_at > now" needs no special case.
+const Never int64 = math.MaxInt64
+
+// ErrDuplicate is returned when an insert finds its unique key taken (a transactionId, orderId or
+// hold reference).
+var ErrDuplicate = errors.New("store: duplicate key")
+
+// Txn is a business transaction of the ledger (a row of point_transactions). Times are unix
+// microseconds.
+type Txn struct {
+	ID          int64
+	TenantID    int64
+	CustomerRef int64
+	CustomerID  string // filled in by reads
+	// TransactionID is the client's id; the rows of one operation share it and differ in Seq. It is
+	// empty for Tally's own transactions (expiries).
+	TransactionID    string
+	Seq              int
+	Kind             string // a loyalty.Kind* constant
+	Points           int64  // the signed change of the customer's points
+	Amount           int64  // money the transaction is about, in minor units of Currency
+	Currency         string
+	Reason, Username string
+	Time             int64 // the client's transactionTime
+	CreatedAt        int64
+	// AvailableAt and ExpiresAt are set on credits only (0 otherwise): when the credited points
+	// become available and when they expire (Never).
+	AvailableAt, ExpiresAt int64
+	Reverses               int64 // the transaction a refund, cancel or expiry undoes; 0 when none
+	RefundedAmount         int64 // money refunded so far against this transaction
+	Refunded               bool  // refunded in full
+}
+
+// Status is the transaction's status at now: a credit is Pending until its points are available and
+// Expired from their expiry time; everything else is Active. ListTxns filters with the same rule.
+func (t *Txn) Status(now int64) string {
+	switch {
+	case t.AvailableAt == 0:
+		return loyalty.StatusActive
+	case t.ExpiresAt <= now:
+		return loyalty.StatusExpired
+	case t.AvailableAt > now:
+		return loyalty.StatusPending
+	}
+	return loyalty.StatusActive
+}
+
+// statusSQL is Status as a condition on point_transactions; each takes the clock once per "?".
+var statusSQL = map[string]string{
+	loyalty.StatusExpired: `t.expires_at <= ?`,
+	loyalty.StatusPending: `t.expires_at > ? AND t.available_at > ?`,
+	loyalty.StatusActive:  `(t.available_at IS NULL OR (t.available_at <= ? AND t.expires_at > ?))`,
+}
+
+// StatusKnown reports whether status is one ListTxns can filter by.
+func StatusKnown(status string) bool { _, ok := statusSQL[status]; return ok }
+
+const txnColumns = `t.id, t.tenant_id, t.customer_ref, c.customer_id, t.transaction_id, t.seq, t.kind, t.points,
+	t.amount, t.currency, t.reason, t.username, t.transaction_time, t.created_at, t.available_at, t.expires_at,
+	t.reverses, t.refunded_amount, t.refunded`
+
+const txnFrom = ` FROM point_transactions t JOIN customers c ON c.id = t.customer_ref`
+
+func scanTxn(row interface{ Scan(...any) error }) (Txn, error) {
+	var t Txn
+	var id sql.NullString
+	var avail, exp, rev sql.NullInt64
+	err := row.Scan(&t.ID, &t.TenantID, &t.CustomerRef, &t.CustomerID, &id, &t.Seq, &t.Kind, &t.Points,
+		&t.Amount, &t.Currency, &t.Reason, &t.Username, &t.Time, &t.CreatedAt, &avail, &exp,
+		&rev, &t.RefundedAmount, &t.Refunded)
+	t.TransactionID, t.AvailableAt, t.ExpiresAt, t.Reverses = id.String, avail.Int64, exp.Int64, rev.Int64
+	return t, err
+}
+
+func queryTxns(ctx context.Context, tx *Tx, query string, args ...any) ([]Txn, error) {
+	rows, err := tx.Query(ctx, `SELECT `+txnColumns+txnFrom+query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ts []Txn
+	for rows.Next() {
+		t, err := scanTxn(rows)
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, rows.Err()
+}
+
+// nullable maps the zero value to NULL.
+func nullable[T comparable](v T) any {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return v
+}
+
+// TransactionIDTaken reports whether a transaction of the tenant already has the transactionId.
+func (tx *Tx) TransactionIDTaken(ctx context.Context, tenantID int64, transactionID string) (bool, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM point_transactions WHERE tenant_id = ? AND transaction_id = ? AND seq = 0`,
+		tenantID, transactionID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: look up transaction id: %w", err)
+	}
+	return n > 0, nil
+}
+
+// InsertTxn records t and sets its ID. It returns ErrDuplicate, and changes nothing, when the
+// tenant already has a row with t's TransactionID and Seq; the check and the insert are one
+// statement, so two racing inserts cannot both succeed.
+func (tx *Tx) InsertTxn(ctx context.Context, t *Txn) error {
+	err := tx.QueryRow(ctx, `INSERT INTO point_transactions (tenant_id, customer_ref, transaction_id, seq, kind,
+			points, amount, currency, reason, username, transaction_time, created_at, available_at, expires_at, reverses)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+		t.TenantID, t.CustomerRef, nullable(t.TransactionID), t.Seq, t.Kind, t.Points, t.Amount, t.Currency,
+		t.Reason, t.Username, t.Time, t.CreatedAt, nullable(t.AvailableAt), nullable(t.ExpiresAt),
+		nullable(t.Reverses)).Scan(&t.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrDuplicate
+	}
+	if err != nil {
+		return fmt.Errorf("store: insert transaction: %w", err)
+	}
+	return nil
+}
+
+// TxnGroup returns the tenant's rows of one operation (sharing transactionId) in Seq order; none
+// when the id is unknown.
+func (tx *Tx) TxnGroup(ctx context.Context, tenantID int64, transactionID string) ([]Txn, error) {
+	ts, err := queryTxns(ctx, tx, ` WHERE t.tenant_id = ? AND t.transaction_id = ? ORDER BY t.seq`, tenantID, transactionID)
+	if err != nil {
+		return nil, fmt.Errorf("store: read transaction %q: %w", transactionID, err)
+	}
+	return ts, nil
+}
+
+// TxnsReversing returns the transactions that reverse any of ids (refunds, cancels, expiries), by id.
+func (tx *Tx) TxnsReversing(ctx context.Context, ids []int64) ([]Txn, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	ts, err := queryTxns(ctx, tx, ` WHERE t.reverses IN (`+idList(len(ids))+`) ORDER BY t.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: read reversals: %w", err)
+	}
+	return ts, nil
+}
+
+// TxnFilter selects transactions for ListTxns; zero fields do not filter.
+type TxnFilter struct {
+	TenantID    int64
+	CustomerRef int64
+	Kind        string
+	Status      string // with Now
+	Direction   string // "+" or "-"
+	From, To    int64  // transaction time, From inclusive, To exclusive
+	Now         int64
+	After       int64 // the page starts after this id
+	Limit       int
+}
+
+// ListTxns returns at most f.Limit transactions of the tenant that pass the filter, by id.
+func (tx *Tx) ListTxns(ctx context.Context, f TxnFilter) ([]Txn, error) {
+	var where strings.Builder
+	args := []any{f.TenantID, f.After}
+	where.WriteString(` WHERE t.tenant_id = ? AND t.id > ?`)
+	add := func(cond string, vs ...any) {
+		where.WriteString(" AND " + cond)
+		args = append(args, vs...)
+	}
+	if f.CustomerRef != 0 {
+		add(`t.customer_ref = ?`, f.CustomerRef)
+	}
+	if f.Kind != "" {
+		add(`t.kind = ?`, f.Kind)
+	}
+	if cond, ok := statusSQL[f.Status]; ok {
+		add(cond, nowArgs(cond, f.Now)...)
+	}
+	switch f.Direction {
+	case "+":
+		add(`t.points >= 0`)
+	case "-":
+		add(`t.points < 0`)
+	}
+	if f.From != 0 {
+		add(`t.transaction_time >= ?`, f.From)
+	}
+	if f.To != 0 {
+		add(`t.transaction_time < ?`, f.To)
+	}
+	where.WriteString(` ORDER BY t.id LIMIT ?`)
+	args = append(args, f.Limit)
+	ts, err := queryTxns(ctx, tx, where.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list transactions: %w", err)
+	}
+	return ts, nil
+}
+
+// nowArgs repeats now once per placeholder of cond.
+func nowArgs(cond string, now int64) []any {
+	args := make([]any, strings.Count(cond, "?"))
+	for i := range args {
+		args[i] = now
+	}
+	return args
+}
+
+// SetRefunded records how much money has been refunded against transaction id, and whether that is
+// all of it.
+func (tx *Tx) SetRefunded(ctx context.Context, id, amount int64, full bool) error {
+	if _, err := tx.Exec(ctx, `UPDATE point_transactions SET refunded_amount = ?, refunded = ? WHERE id = ?`, amount, full, id); err != nil {
+		return fmt.Errorf("store: record refund: %w", err)
+	}
+	return nil
+}
+
+// Lot is a credit of points (a row of point_lots). Times are unix microseconds.
+type Lot struct {
+	ID             int64
+	CustomerRef    int64
+	TransactionRef int64 // the transaction that credited it
+	Points         int64 // credited
+	Remaining      int64 // left: always the sum of the lot's entries
+	AvailableAt    int64
+	ExpiresAt      int64 // Never when the points never expire
+}
+
+// Move is a change of one lot's points: negative takes points out, positive reserves them (in a
+// hold's allocation).
+type Move struct {
+	Lot    int64 `json:"lot"`
+	Points int64 `json:"points"`
+}
+
+// InsertLot records a new lot holding all its points, with the entry that credits them, and sets
+// its ID.
+func (tx *Tx) InsertLot(ctx context.Context, l *Lot, at int64) error {
+	err := tx.QueryRow(ctx, `INSERT INTO point_lots (customer_ref, transaction_ref, points, remaining, available_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+		l.CustomerRef, l.TransactionRef, l.Points, l.Points, l.AvailableAt, l.ExpiresAt).Scan(&l.ID)
+	if err != nil {
+		return fmt.Errorf("store: insert lot: %w", err)
+	}
+	l.Remaining = l.Points
+	return tx.insertEntries(ctx, l.CustomerRef, l.TransactionRef, []Move{{Lot: l.ID, Points: l.Points}}, at)
+}
+
+// DebitLots takes points out of the customer's lots for a transaction: each move (negative) lowers
+// a lot's remaining points and appends the entry that records it. A move that would take a lot
+// below zero fails (the table's CHECK), which is a bug in the caller, never a client error.
+func (tx *Tx) DebitLots(ctx context.Context, customerRef, transactionRef int64, moves []Move, at int64) error {
+	for _, m := range moves {
+		if m.Points >= 0 {
+			return fmt.Errorf("store: debit of %d points from lot %d is not a debit", m.Points, m.Lot)
+		}
+		res, err := tx.Exec(ctx, `UPDATE point_lots SET remaining = remaining + ? WHERE id = ? AND customer_ref = ?`,
+			m.Points, m.Lot, customerRef)
+		if err != nil {
+			return fmt.Errorf("store: debit lot %d: %w", m.Lot, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("store: debit lot %d of customer %d: %d rows, %v", m.Lot, customerRef, n, err)
+		}
+	}
+	return tx.insertEntries(ctx, customerRef, transactionRef, moves, at)
+}
+
+func (tx *Tx) insertEntries(ctx context.Context, customerRef, transactionRef int64, moves []Move, at int64) error {
+	if len(moves) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 5*len(moves))
+	for _, m := range moves {
+		args = append(args, customerRef, transactionRef, m.Lot, m.Points, at)
+	}
+	q := `INSERT INTO point_entries (customer_ref, transaction_ref, lot_ref, points, created_at) VALUES ` +
+		placeholders(len(moves), 5)
+	if _, err := tx.Exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("store: insert entries: %w", err)
+	}
+	return nil
+}
+
+// LiveLots returns the customer's lots that have points left, in spending order: first to expire
+// first, then first available, then oldest.
+func (tx *Tx) LiveLots(ctx context.Context, customerRef int64) ([]Lot, error) {
+	rows, err := tx.Query(ctx, `SELECT id, transaction_ref, points, remaining, available_at, expires_at FROM point_lots
+		WHERE customer_ref = ? AND remaining > 0 ORDER BY expires_at, available_at, id`, customerRef)
+	if err != nil {
+		return nil, fmt.Errorf("store: read lots: %w", err)
+	}
+	defer rows.Close()
+	var ls []Lot
+	for rows.Next() {
+		l := Lot{CustomerRef: customerRef}
+		if err := rows.Scan(&l.ID, &l.TransactionRef, &l.Points, &l.Remaining, &l.AvailableAt, &l.ExpiresAt); err != nil {
+			return nil, fmt.Errorf("store: read lots: %w", err)
+		}
+		ls = append(ls, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read lots: %w", err)
+	}
+	return ls, nil
+}
+
+// ActivateLots makes the lots and the credit transactions available at `at`.
+func (tx *Tx) ActivateLots(ctx context.Context, lotIDs, txnIDs []int64, at int64) error {
+	for _, u := range []struct {
+		table string
+		ids   []int64
+	}{{"point_lots", lotIDs}, {"point_transactions", txnIDs}} {
+		if len(u.ids) == 0 {
+			continue
+		}
+		args := []any{at}
+		for _, id := range u.ids {
+			args = append(args, id)
+		}
+		args = append(args, at)
+		if _, err := tx.Exec(ctx, `UPDATE `+u.table+` SET available_at = ? WHERE id IN (`+idList(len(u.ids))+`)
+			AND available_at > ?`, args...); err != nil {
+			return fmt.Errorf("store: activate %s: %w", u.table, err)
+		}
+	}
+	return nil
+}
+
+// idList is the placeholder list of an IN (...) of n values.
+func idList(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// Hold statuses as stored. An active hold whose expiry time has passed has lapsed; nothing needs to
+// record that.
+const (
+	HoldStatusActive   = "active"
+	HoldStatusUsed     = "used"
+	HoldStatusReleased = "released"
+)
+
+// Hold is a reservation of points (a row of point_holds).
+type Hold struct {
+	ID          int64
+	TenantID    int64
+	CustomerRef int64
+	CustomerID  string // filled in by HoldByReference
+	Reference   string
+	Points      int64
+	Amount      int64 // money value of Points when held
+	Currency    string
+	// Allocation says how many points of which lots the hold reserves; the points add up to Points.
+	Allocation     []Move
+	Status         string
+	CreatedAt      int64
+	ExpiresAt      int64
+	EndedAt        int64 // 0 while active
+	TransactionRef int64 // the redemption that used it
+}
+
+// State is the hold's state at now, in the reference API's words.
+func (h *Hold) State(now int64) string {
+	switch {
+	case h.Status == HoldStatusUsed:
+		return loyalty.HoldUsed
+	case h.Status == HoldStatusReleased:
+		return loyalty.HoldReleased
+	case h.ExpiresAt <= now:
+		return loyalty.HoldExpired
+	}
+	return loyalty.HoldActive
+}
+
+// InsertHold records an active hold and sets its ID; ErrDuplicate when the reference is taken.
+func (tx *Tx) InsertHold(ctx context.Context, h *Hold) error {
+	alloc, err := json.Marshal(h.Allocation)
+	if err != nil {
+		return fmt.Errorf("store: encode hold allocation: %w", err)
+	}
+	err = tx.QueryRow(ctx, `INSERT INTO point_holds (tenant_id, customer_ref, reference, points, amount, currency,
+			allocation, status, created_at, expires_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+		h.TenantID, h.CustomerRef, h.Reference, h.Points, h.Amount, h.Currency, string(alloc), HoldStatusActive,
+		h.CreatedAt, h.ExpiresAt).Scan(&h.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrDuplicate
+	}
+	if err != nil {
+		return fmt.Errorf("store: insert hold: %w", err)
+	}
+	h.Status = HoldStatusActive
+	return nil
+}
+
+const holdColumns = `h.id, h.tenant_id, h.customer_ref, c.customer_id, h.reference, h.points, h.amount, h.currency,
+	h.allocation, h.status, h.created_at, h.expires_at, h.ended_at, h.transaction_ref`
+
+func queryHolds(ctx context.Context, tx *Tx, where string, args ...any) ([]Hold, error) {
+	rows, err := tx.Query(ctx, `SELECT `+holdColumns+` FROM point_holds h JOIN customers c ON c.id = h.customer_ref `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: read holds: %w", err)
+	}
+	defer rows.Close()
+	var hs []Hold
+	for rows.Next() {
+		var h Hold
+		var alloc string
+		var ended, txnRef sql.NullInt64
+		if err := rows.Scan(&h.ID, &h.TenantID, &h.CustomerRef, &h.CustomerID, &h.Reference, &h.Points, &h.Amount,
+			&h.Currency, &alloc, &h.Status, &h.CreatedAt, &h.ExpiresAt, &ended, &txnRef); err != nil {
+			return nil, fmt.Errorf("store: read holds: %w", err)
+		}
+		if err := json.Unmarshal([]byte(alloc), &h.Allocation); err != nil {
+			return nil, fmt.Errorf("store: decode allocation of hold %d: %w", h.ID, err)
+		}
+		h.EndedAt, h.TransactionRef = ended.Int64, txnRef.Int64
+		hs = append(hs, h)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read holds: %w", err)
+	}
+	return hs, nil
+}
+
+// ActiveHolds returns the customer's holds that are active at now, oldest first.
+func (tx *Tx) ActiveHolds(ctx context.Context, customerRef, now int64) ([]Hold, error) {
+	return queryHolds(ctx, tx, `WHERE h.customer_ref = ? AND h.status = ? AND h.expires_at > ? ORDER BY h.id`,
+		customerRef, HoldStatusActive, now)
+}
+
+// HoldByReference returns the tenant's hold with the reference, or ErrNotFound.
+func (tx *Tx) HoldByReference(ctx context.Context, tenantID int64, reference string) (Hold, error) {
+	hs, err := queryHolds(ctx, tx, `WHERE h.tenant_id = ? AND h.reference = ?`, tenantID, reference)
+	if err != nil {
+		return Hold{}, err
+	}
+	if len(hs) == 0 {
+		return Hold{}, ErrNotFound
+	}
+	return hs[0], nil
+}
+
+// EndHold marks an active hold used (by the redemption transactionRef) or released, at `at`. It
+// returns ErrNotFound when the hold was not active.
+func (tx *Tx) EndHold(ctx context.Context, id int64, status string, at, transactionRef int64) error {
+	res, err := tx.Exec(ctx, `UPDATE point_holds SET status = ?, ended_at = ?, transaction_ref = ? WHERE id = ? AND status = ?`,
+		status, at, nullable(transactionRef), id, HoldStatusActive)
+	if err != nil {
+		return fmt.Errorf("store: end hold: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// OrderRow is a stored order. Money is in minor units of Currency; times are unix microseconds.
+type OrderRow struct {
+	TenantID, CustomerRef int64
+	OrderID               string
+	OrderDate             int64
+	Currency              string
+	TotalPaid             int64
+	// TotalPrice, TotalDiscount, TotalShipping and TotalTax are nil when the client did not give them.
+	TotalPrice, TotalDiscount, TotalShipping, TotalTax *int64
+	LineItems, Extra                                   string // JSON
+	Channel, CartID                                    string
+	CreatedAt                                          int64
+}
+
+// InsertOrder records an order; ErrDuplicate when the tenant has one with its orderId.
+func (tx *Tx) InsertOrder(ctx context.Context, o OrderRow) error {
+	var id int64
+	err := tx.QueryRow(ctx, `INSERT INTO orders (tenant_id, customer_ref, order_id, order_date, currency, total_paid,
+			total_price, total_discount, total_shipping, total_tax, line_items, extra, channel, cart_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
+		o.TenantID, o.CustomerRef, o.OrderID, o.OrderDate, o.Currency, o.TotalPaid, o.TotalPrice, o.TotalDiscount,
+		o.TotalShipping, o.TotalTax, o.LineItems, o.Extra, o.Channel, o.CartID, o.CreatedAt).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrDuplicate
+	}
+	if err != nil {
+		return fmt.Errorf("store: insert order: %w", err)
+	}
+	return nil
+}
+
+// OrderExists reports whether the tenant has an order with the orderId.
+func (tx *Tx) OrderExists(ctx context.Context, tenantID int64, orderID string) (bool, error) {
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM orders WHERE tenant_id = ? AND order_id = ?`, tenantID, orderID).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: look up order: %w", err)
+	}
+	return n > 0, nil
+}
+
+// AddLifetimeEarned adds delta (negative when a refund takes earned points back) to the customer's
+// lifetime earned points.
+func (tx *Tx) AddLifetimeEarned(ctx context.Context, customerRef, delta int64) error {
+	_, err := tx.Exec(ctx, `INSERT INTO point_accounts (customer_ref, lifetime_earned) VALUES (?, ?)
+		ON CONFLICT (customer_ref) DO UPDATE SET lifetime_earned = point_accounts.lifetime_earned + excluded.lifetime_earned`,
+		customerRef, delta)
+	if err != nil {
+		return fmt.Errorf("store: add lifetime earned: %w", err)
+	}
+	return nil
+}
+
+// LifetimeEarned returns the customer's lifetime earned points.
+func (tx *Tx) LifetimeEarned(ctx context.Context, customerRef int64) (int64, error) {
+	var n int64
+	err := tx.QueryRow(ctx, `SELECT lifetime_earned FROM point_accounts WHERE customer_ref = ?`, customerRef).Scan(&n)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("store: read lifetime earned: %w", err)
+	}
+	return n, nil
+}
+
+// LockCustomerRef returns the customerId of the customer with the numeric id, locking the row on
+// PostgreSQL for the rest of the transaction like LockCustomer; ErrNotFound when there is none.
+func (tx *Tx) LockCustomerRef(ctx context.Context, ref int64) (string, error) {
+	var id string
+	err := tx.QueryRow(ctx, `SELECT customer_id FROM customers WHERE id = ?`+tx.ForUpdate(), ref).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: lock customer: %w", err)
+	}
+	return id, nil
+}

@@ -1,0 +1,302 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/tally-loyalty/tally/client"
+	"github.com/tally-loyalty/tally/internal/loyalty"
+)
+
+// BatchSize is how many rows go into one batch: the API's limit.
+const BatchSize = 1000
+
+// Options configure an import.
+type Options struct {
+	Type    *Type
+	Format  Format
+	Mapping Mapping
+	// Parallel is how many batches may be in flight at once; 0 means 2.
+	Parallel int
+	// Salt is mixed into every Idempotency-Key. Leave it empty so that running the same file again
+	// applies nothing twice; give a new value to apply the same rows again on purpose.
+	Salt string
+	// Report opens the failure report's file. Import calls it at the first failed row, so an import
+	// without failures writes no report.
+	Report func() (io.WriteCloser, error)
+	// Progress shows the import's advance; nil shows nothing.
+	Progress Progress
+	// Log receives remarks that do not stop the import, such as ignored columns; nil discards them.
+	Log io.Writer
+	// Poll is how often a running batch is checked; 0 means 200ms.
+	Poll time.Duration
+}
+
+// Summary says what an import did.
+type Summary struct {
+	Rows    int // data rows read
+	Applied int // rows the server applied, in this run or, for a re-run, in an earlier one
+	Failed  int // rows in the failure report
+	Batches int // batches sent
+}
+
+// chunk is one batch's share of the file: BatchSize consecutive data rows, the unreadable ones
+// included, so that a row always falls into the same chunk however many rows around it fail.
+type chunk struct {
+	index int
+	rows  []Row
+}
+
+// chunkResult is what became of a chunk's rows: failures maps a row's position in the chunk to why
+// it did not apply. err is a failure of the whole import, such as a lost connection.
+type chunkResult struct {
+	chunk
+	failures map[int]Failure
+	err      error
+}
+
+// importer runs one import.
+type importer struct {
+	api  batchAPI
+	opts Options
+}
+
+// run reads the source and sends its chunks, at most opts.Parallel at once, and writes their
+// failures to the report in file order.
+func (im *importer) run(ctx context.Context, src source) (sum Summary, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Each chunk's result arrives on its own channel; the channels queue in file order. The queue's
+	// capacity bounds the chunks in flight: one the loop below waits for, Parallel-1 queued.
+	queue := make(chan chan chunkResult, im.opts.Parallel-1)
+	go im.produce(ctx, src, queue)
+	var rep report
+	var repFile io.WriteCloser
+	defer func() {
+		if repFile == nil {
+			return
+		}
+		err = errors.Join(err, rep.flush(), closeErr(repFile.Close()))
+	}()
+	for next := range queue {
+		res := <-next
+		if res.err != nil {
+			if err == nil {
+				err = res.err
+			}
+			cancel() // stop the other chunks; keep draining so that every goroutine ends
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		sum.Rows += len(res.rows)
+		sum.Batches++
+		for i, row := range res.rows {
+			f, failed := res.failures[i]
+			if !failed {
+				sum.Applied++
+				continue
+			}
+			sum.Failed++
+			if rep == nil {
+				if repFile, err = im.opts.Report(); err != nil {
+					err = fmt.Errorf("open the failure report: %w", err)
+					cancel()
+					break
+				}
+				rep = src.newReport(repFile)
+			}
+			if err = rep.add(row, f); err != nil {
+				cancel()
+				break
+			}
+		}
+		if im.opts.Progress != nil {
+			im.opts.Progress.Add(len(res.rows), len(res.failures))
+		}
+	}
+	return sum, err
+}
+
+func closeErr(err error) error {
+	if err != nil {
+		return fmt.Errorf("close the failure report: %w", err)
+	}
+	return nil
+}
+
+// produce reads the source into chunks and starts a goroutine for each, queueing its result
+// channel in file order; it closes the queue after the last chunk, or when ctx ends.
+func (im *importer) produce(ctx context.Context, src source, queue chan<- chan chunkResult) {
+	defer close(queue)
+	for index := 0; ; index++ {
+		c := chunk{index: index}
+		var readErr error
+		for len(c.rows) < BatchSize {
+			row, err := src.next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				readErr = err
+				break
+			}
+			c.rows = append(c.rows, row)
+		}
+		if len(c.rows) == 0 && readErr == nil {
+			return
+		}
+		result := make(chan chunkResult, 1)
+		select {
+		case queue <- result:
+		case <-ctx.Done():
+			return
+		}
+		if readErr != nil {
+			result <- chunkResult{err: readErr}
+			return
+		}
+		go func() { result <- im.send(ctx, c) }()
+		if len(c.rows) < BatchSize {
+			return
+		}
+	}
+}
+
+// send submits a chunk's readable rows as one batch, waits for it and collects the failures.
+func (im *importer) send(ctx context.Context, c chunk) chunkResult {
+	res := chunkResult{chunk: c, failures: map[int]Failure{}}
+	var items []json.RawMessage
+	var positions []int // of each item's row in the chunk
+	for i, row := range c.rows {
+		if row.Err != nil {
+			res.failures[i] = *row.Err
+			continue
+		}
+		items = append(items, row.Item)
+		positions = append(positions, i)
+	}
+	if len(items) == 0 {
+		return res
+	}
+	batchType := im.opts.Type.BatchType
+	jobID, err := im.api.submit(ctx, batchType, items, idempotencyKey(im.opts.Salt, batchType, c.index, items))
+	if f, rejected := rejection(err); rejected {
+		for _, p := range positions {
+			res.failures[p] = f
+		}
+		return res
+	}
+	if err != nil {
+		res.err = fmt.Errorf("send the batch of lines %d to %d: %w", c.rows[0].Line, c.rows[len(c.rows)-1].Line, err)
+		return res
+	}
+	failed, err := im.api.failures(ctx, jobID)
+	if err != nil {
+		res.err = fmt.Errorf("batch %d (lines %d to %d): %w", jobID, c.rows[0].Line, c.rows[len(c.rows)-1].Line, err)
+		return res
+	}
+	for index, f := range failed {
+		if index < 0 || index >= len(positions) {
+			res.err = fmt.Errorf("batch %d reports item %d of %d", jobID, index, len(positions))
+			return res
+		}
+		res.failures[positions[index]] = f
+	}
+	if im.opts.Type.tags {
+		for i, p := range positions {
+			if _, failed := res.failures[p]; failed {
+				continue
+			}
+			f, err := im.attachTags(ctx, items[i])
+			if err != nil {
+				res.err = fmt.Errorf("line %d: %w", c.rows[p].Line, err)
+				return res
+			}
+			if f != nil {
+				res.failures[p] = *f
+			}
+		}
+	}
+	return res
+}
+
+// attachTags attaches the tags of a customers item, which the customers batch leaves alone. Adding
+// a tag a customer has is harmless, so a re-run may attach them again.
+func (im *importer) attachTags(ctx context.Context, item json.RawMessage) (*Failure, error) {
+	var c struct {
+		CustomerID         string `json:"customerId"`
+		CustomerAttributes struct {
+			Tags []string `json:"tags"`
+		} `json:"customerAttributes"`
+	}
+	if err := json.Unmarshal(item, &c); err != nil {
+		return &Failure{Code: int(loyalty.CodeInvalidValue), Message: "customerAttributes.tags: must be a list of strings; the rest of the row was applied"}, nil
+	}
+	if len(c.CustomerAttributes.Tags) == 0 {
+		return nil, nil
+	}
+	err := im.api.addTags(ctx, c.CustomerID, c.CustomerAttributes.Tags)
+	if f, rejected := rejection(err); rejected {
+		f.Message = "customerAttributes.tags: " + f.Message + "; the rest of the row was applied"
+		return &f, nil
+	}
+	return nil, err
+}
+
+// idempotencyKey derives a batch's Idempotency-Key from what the batch holds: its type, its place in
+// the file and its items, byte for byte. Running the same file again sends the same keys with the
+// same bodies, and the server answers each with the job it already ran instead of applying the rows
+// again; rows appended to the file land in new chunks with new keys.
+func idempotencyKey(salt, batchType string, chunk int, items []json.RawMessage) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "tally import v1\x00%s\x00%s\x00%d\x00", salt, batchType, chunk)
+	for _, item := range items {
+		h.Write(item)
+		h.Write([]byte{'\n'}) // compact JSON holds no raw newline, so items cannot run together
+	}
+	return "import-" + hex.EncodeToString(h.Sum(nil))
+}
+
+// Import reads the rows of in and applies them through the batch API of the server c talks to. An
+// error means the import stopped early (the context ended, the server refused the keys or could not
+// be reached): run it again with the same file, and the rows already applied are not applied twice.
+func Import(ctx context.Context, c *client.Client, in io.Reader, opts Options) (Summary, error) {
+	if opts.Poll <= 0 {
+		opts.Poll = 200 * time.Millisecond
+	}
+	return importWith(ctx, clientAPI{c: c, poll: opts.Poll}, in, opts)
+}
+
+func importWith(ctx context.Context, api batchAPI, in io.Reader, opts Options) (Summary, error) {
+	if opts.Parallel <= 0 {
+		opts.Parallel = 2
+	}
+	src, err := newSource(in, opts.Format, opts.Type, opts.Mapping)
+	if err != nil {
+		return Summary{}, err
+	}
+	if opts.Log != nil {
+		for _, w := range src.warnings() {
+			fmt.Fprintln(opts.Log, w)
+		}
+	}
+	im := &importer{api: api, opts: opts}
+	sum, err := im.run(ctx, src)
+	if opts.Progress != nil {
+		opts.Progress.Finish()
+	}
+	return sum, err
+}
+
+// String says what the import did in one line.
+func (s Summary) String() string {
+	return fmt.Sprintf("%d rows read, %d applied, %d failed (%d batches)", s.Rows, s.Applied, s.Failed, s.Batches)
+}
