@@ -20,3 +20,25 @@ func (c *Client) ListCustomers(ctx context.Context, limit int, startAfter string
 	err := c.Send(ctx, Request{Method: http.MethodGet, Path: "/customers", Query: pageQuery(nil, limit, startAfter)}, &res)
 	return res, err
 }
+
+// CustomerBalance is one customer's balance in a BalancesPage.
+type CustomerBalance struct {
+	CustomerID string `json:"customerId"`
+	Balance
+}
+
+// BalancesPage is a page of the balances of the tenant's customers, in customerId order.
+type BalancesPage struct {
+	Balances   []CustomerBalance `json:"balances"`
+	HasMore    bool              `json:"hasMore"`
+	NextCursor string            `json:"nextCursor,omitempty"`
+}
+
+// ListBalances returns a page of the balances of all the tenant's customers (needs the secret
+// key). limit 0 means the server's default; startAfter is the previous page's NextCursor, empty for
+// the first page.
+func (c *Client) ListBalances(ctx context.Context, limit int, startAfter string) (BalancesPage, error) {
+	var res BalancesPage
+	err := c.Send(ctx, Request{Method: http.MethodGet, Path: "/balances", Query: pageQuery(nil, limit, startAfter)}, &res)
+	return res, err
+}

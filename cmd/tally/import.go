@@ -114,7 +114,8 @@ func runImport(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("the import stopped early; run the same command again to finish it (rows already applied are not applied twice): %w", err)
 	}
 	if sum.Failed > 0 {
-		return fmt.Errorf("%d rows failed; they are in %s with the reason: correct them there and import that file", sum.Failed, *reportPath)
+		return fmt.Errorf("%d of %d rows failed; they are in %s with the reasons: correct them there and import that file",
+			sum.Failed, sum.Rows, *reportPath)
 	}
 	return nil
 }

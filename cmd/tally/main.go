@@ -37,6 +37,8 @@ func commands() []command {
 		{"tenant", "manage tenants: create NAME [--json] | list | rotate-secret NAME", runTenant},
 		{"import", "apply a CSV or JSONL file through the batch API: --type TYPE FILE", runImport},
 		{"export", "write the tenant's customers, balances or transactions as CSV or JSONL", runExport},
+		{"program", "show or set a tenant's loyalty program: show [--json] | set FILE|-", runProgram},
+		{"bench", "measure a server's batch throughput, latency and memory", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

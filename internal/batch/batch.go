@@ -43,15 +43,16 @@ const (
 	// RetryAfter is what a submission over the queue limit is told to wait.
 	RetryAfter = 5 * time.Second
 	// ChunkSize is how many items one transaction applies.
-	ChunkSize = 200
+	ChunkSize = 100
 )
 
-// The queue's timing. A job works for at most sliceTime, then hands its place back to the queue
-// (it resumes where it stopped), so that jobTimeout, which cancels an attempt, is never reached by a
-// healthy job. River rescues a job left running by a dead process rescueAfter after its attempt
-// began. River's leader lease outlives a dead leader by at least nine seconds and its rescuer looks
-// as soon as a process takes the lead, so with rescueAfter below that a batch interrupted by a crash
-// resumes about fifteen seconds after the restart, well within a minute.
+// The queue's timing. A job starts no chunk after working for sliceTime, and waits at most two
+// seconds for its customers' locks (store.LockCustomerKeys): then it hands its place back to the
+// queue and resumes where it stopped. So a healthy job never reaches jobTimeout, which cancels an
+// attempt (rolling back its chunk) and counts against its retries. River rescues a job left running
+// by a dead process rescueAfter after its attempt began. A dead leader's lease outlives it by at
+// least nine seconds and the rescuer runs as soon as a process takes the lead, so with rescueAfter
+// below that, a batch interrupted by a crash resumes 15 to 30 seconds after the restart.
 const (
 	sliceTime   = 2 * time.Second
 	jobTimeout  = 6 * time.Second

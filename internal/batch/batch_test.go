@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +26,10 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 var ctx = context.Background()
 
+// now is the engine's clock: the same instant for every call, so that two tenants doing the same
+// thing get the same times.
+var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
 // These tests drive the Service without its workers: they call the chunk loop themselves, so that
 // they decide exactly when a chunk runs, twice at once, or not at all.
 
@@ -39,7 +44,7 @@ type fixture struct {
 func setup(t *testing.T, d store.Dialect) fixture {
 	t.Helper()
 	db := storetest.Open(t, d)
-	s, err := New(ctx, Config{DB: db, Engine: engine.New(nil), QueueLimit: 3})
+	s, err := New(ctx, Config{DB: db, Engine: engine.New(func() time.Time { return now }), QueueLimit: 3, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,6 +157,7 @@ func TestService(t *testing.T) {
 		t.Run("stop", func(t *testing.T) { testStop(t, f) })
 		t.Run("item failures", func(t *testing.T) { testItemFailures(t, f) })
 		t.Run("submit", func(t *testing.T) { testSubmit(t, f) })
+		t.Run("types behave like single calls", func(t *testing.T) { testTypesBehaveLikeSingleCalls(t, f) })
 	})
 }
 
@@ -408,7 +414,7 @@ func testSubmit(t *testing.T, f fixture) {
 		if e, ok := loyalty.AsError(err); !ok || e.Code != loyalty.CodeInvalidValue {
 			t.Fatalf("key with a space: %v", err)
 		}
-		if n := f.count(t, `SELECT COUNT(*) FROM batch_jobs`); n != 1 {
+		if n := f.count(t, `SELECT COUNT(*) FROM batch_jobs WHERE tenant_id = ?`, f.tenant); n != 1 {
 			t.Fatalf("%d jobs stored", n)
 		}
 	})

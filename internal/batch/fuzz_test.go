@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tally-loyalty/tally/internal/batch"
 	"github.com/tally-loyalty/tally/internal/loyalty"
@@ -11,8 +12,9 @@ import (
 
 // FuzzParseBody holds the batch envelope to its contract: no input panics; a rejected envelope gets
 // a *loyalty.Error with one of the envelope's codes; an accepted one holds 1 to MaxItems items, each
-// compact JSON, and the same items wrapped again parse to the same items. The items themselves are
-// decoded like the single endpoints' bodies, which the fuzz targets of internal/loyalty cover.
+// compact JSON in valid UTF-8 (items are stored as text), and the same items wrapped again parse
+// to the same items. The items themselves are decoded like the single endpoints' bodies, which the
+// fuzz targets of internal/loyalty cover.
 func FuzzParseBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		items, err := batch.ParseBody(data)
@@ -35,6 +37,9 @@ func FuzzParseBody(f *testing.F) {
 			var compact bytes.Buffer
 			if err := json.Compact(&compact, item); err != nil || !bytes.Equal(compact.Bytes(), item) {
 				t.Fatalf("%q: item %d is not compact JSON: %s", data, i, item)
+			}
+			if !utf8.Valid(item) {
+				t.Fatalf("%q: item %d is not valid UTF-8, which PostgreSQL refuses to store: %q", data, i, item)
 			}
 		}
 		again, err := batch.ParseBody([]byte(`{"body":[` + string(bytes.Join(toBytes(items), []byte(","))) + `]}`))

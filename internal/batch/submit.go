@@ -8,13 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/tally-loyalty/tally/internal/loyalty"
 	"github.com/tally-loyalty/tally/internal/store"
 )
 
-// Created is the answer to a submission: the reference API's jobId plus Tally's additions.
-type Created struct {
+// JobCreated is the answer to a submission: the reference API's jobId plus Tally's additions.
+type JobCreated struct {
 	JobID      int64  `json:"jobId"`
 	Status     string `json:"status" enum:"queued,running,completed,failed,stopped"`
 	TotalCount int    `json:"totalCount"`
@@ -26,12 +27,16 @@ type Created struct {
 const maxIdempotencyKey = 255
 
 // ParseBody reads a batch request, {"body": [item, ...]}, and returns its items as compact JSON.
-// An envelope it rejects is the caller's whole request: 3016 when it is not JSON, 3000 when it has no
-// body array or an empty one, 3011 past MaxItems. Items are not looked into here: each is decoded
-// when it is applied, exactly like the single endpoint's body, and fails alone.
+// An envelope it rejects is the caller's whole request: 3016 when it is not JSON in UTF-8, 3000
+// when it has no body array or an empty one, 3011 past MaxItems. Items are not looked into here:
+// each is decoded when it is applied, exactly like the single endpoint's body, and fails alone.
 func ParseBody(data []byte) ([]json.RawMessage, error) {
 	if !json.Valid(data) {
 		return nil, loyalty.Errorf(loyalty.CodeInvalidPayload, "the request body is not valid JSON")
+	}
+	// JSON is UTF-8 text, and the items are stored as text: PostgreSQL refuses other bytes.
+	if !utf8.Valid(data) {
+		return nil, loyalty.Errorf(loyalty.CodeInvalidPayload, "the request body is not valid UTF-8")
 	}
 	var env struct {
 		Body json.RawMessage `json:"body"`
@@ -89,19 +94,19 @@ func checkIdempotencyKey(key string) error {
 // queue job are written in one transaction: once a jobId is returned the batch will be processed,
 // whatever fails next. With an idempotency key already used for the same type and items it returns
 // the first job and stores nothing; with the key of another submission it fails with 422 (code 3003).
-func (s *Service) Submit(ctx context.Context, tenantID int64, typeName string, data []byte, idempotencyKey string) (Created, error) {
+func (s *Service) Submit(ctx context.Context, tenantID int64, typeName string, data []byte, idempotencyKey string) (JobCreated, error) {
 	if _, ok := s.types[typeName]; !ok {
-		return Created{}, loyalty.Errorf(loyalty.CodeNotFound, "there is no batch type %q", typeName)
+		return JobCreated{}, loyalty.Errorf(loyalty.CodeNotFound, "there is no batch type %q", typeName)
 	}
 	items, err := ParseBody(data)
 	if err != nil {
-		return Created{}, err
+		return JobCreated{}, err
 	}
 	if err := checkIdempotencyKey(idempotencyKey); err != nil {
-		return Created{}, err
+		return JobCreated{}, err
 	}
 	hash := bodyHash(typeName, items)
-	var created Created
+	var created JobCreated
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
 		if err := tx.LockTenantBatches(ctx, tenantID); err != nil {
 			return err
@@ -113,7 +118,7 @@ func (s *Service) Submit(ctx context.Context, tenantID int64, typeName string, d
 				return loyalty.FieldErrorf(loyalty.CodeInvalidValue, "Idempotency-Key",
 					"was already used for job %d with a different body; use a new key for a new batch", j.ID)
 			case err == nil:
-				created = Created{JobID: j.ID, Status: j.Status, TotalCount: j.TotalCount}
+				created = JobCreated{JobID: j.ID, Status: j.Status, TotalCount: j.TotalCount}
 				return nil
 			case !errors.Is(err, store.ErrNotFound):
 				return err
@@ -139,7 +144,7 @@ func (s *Service) Submit(ctx context.Context, tenantID int64, typeName string, d
 		if err := tx.SetBatchRiverJob(ctx, id, res.Job.ID); err != nil {
 			return err
 		}
-		created = Created{JobID: id, Status: store.BatchQueued, TotalCount: len(items)}
+		created = JobCreated{JobID: id, Status: store.BatchQueued, TotalCount: len(items)}
 		return nil
 	})
 	return created, err

@@ -14,7 +14,7 @@ import (
 type Type struct {
 	Name      string // as in the URL, e.g. "customers"
 	Operation string // the label the job's status shows, e.g. "Customer Creation Batch Job"
-	Message   string // the message of a successful item
+	Message   string // the message of a successful item whose result has none
 	apply     func(ctx context.Context, tx *store.Tx, tenantID int64, item json.RawMessage) (any, error)
 	request   any
 }
@@ -46,5 +46,28 @@ func (t Type) Request() any { return t.request }
 func Types(e *engine.Engine) []Type {
 	return []Type{
 		Of("customers", "Customer Creation Batch Job", "Customer saved", e.UpsertCustomer),
+		Of("orders", "Track Orders Batch Job", "Order tracked", e.Order),
+		Of("orders/transactions", "Order Transactions Batch Job", "Order found", byOrderID(e.OrderTransactions)),
+		Of("balance-inquiry", "Balance Inquiry Batch Job", "Balance retrieved", e.BalanceInquiry),
+		Of("balance-adjustment", "Balance Adjustment Batch Job", "Balance adjusted", e.Manual),
+		Of("cashback", "Reward Cashback Batch Job", "Cashback rewarded", e.Cashback),
+		Of("redeem", "Redeem Batch Job", "Points redeemed", e.Redeem),
+		Of("events", "Send Events Batch Job", "Events tracked", e.TrackEvents),
+	}
+}
+
+// orderTransactions is a succeeded item of the orders/transactions batch: the order's transactions,
+// named by its orderId as the reference API does.
+type orderTransactions struct {
+	OrderID string `json:"orderId"`
+	engine.OrderTransactionsResult
+}
+
+// byOrderID adapts the order-transactions operation to the items of its batch, which are orderId
+// strings rather than request objects.
+func byOrderID(op engine.Op[loyalty.OrderTransactionsRequest, engine.OrderTransactionsResult]) engine.Op[string, orderTransactions] {
+	return func(ctx context.Context, tx *store.Tx, tenantID int64, orderID *string) (orderTransactions, error) {
+		res, err := op(ctx, tx, tenantID, &loyalty.OrderTransactionsRequest{OrderID: *orderID})
+		return orderTransactions{OrderID: *orderID, OrderTransactionsResult: res}, err
 	}
 }

@@ -30,28 +30,28 @@ type Job struct {
 	StartedAt      *time.Time `json:"startedAt"`
 	CompletedAt    *time.Time `json:"completedAt"`
 	// Response lists the results so far; it is left out of job lists.
-	Response *Response `json:"response,omitempty"`
+	Response *JobResults `json:"response,omitempty"`
 }
 
-// Response holds the results of a job's processed items, in index order.
-type Response struct {
+// JobResults holds the results of a job's processed items, in index order.
+type JobResults struct {
 	Successful []json.RawMessage `json:"successful" doc:"{index, customerId, message} plus the operation's result."`
 	Failed     []json.RawMessage `json:"failed" doc:"{index, customerId, error, message, code, type}."`
 }
 
-// Item is one item of a job with its status and, once processed, its result.
-type Item struct {
+// JobItem is one item of a job with its status and, once processed, its result.
+type JobItem struct {
 	Index   int             `json:"index"`
 	Status  string          `json:"status" enum:"pending,succeeded,failed,stopped"`
 	Request json.RawMessage `json:"request" doc:"The item as submitted."`
 	Result  json.RawMessage `json:"result,omitempty" doc:"As in the job's response; absent while pending and when stopped."`
 }
 
-// ItemsPage is a page of a job's items.
-type ItemsPage struct {
-	Items      []Item `json:"items"`
-	HasMore    bool   `json:"hasMore"`
-	NextCursor string `json:"nextCursor,omitempty"`
+// JobItemsPage is a page of a job's items.
+type JobItemsPage struct {
+	Items      []JobItem `json:"items"`
+	HasMore    bool      `json:"hasMore"`
+	NextCursor string    `json:"nextCursor,omitempty"`
 }
 
 // JobsPage is a page of a tenant's jobs, newest first.
@@ -115,7 +115,7 @@ func (s *Service) Get(ctx context.Context, tenantID, jobID int64) (Job, error) {
 			return err
 		}
 		job = s.view(j)
-		job.Response = &Response{Successful: []json.RawMessage{}, Failed: []json.RawMessage{}}
+		job.Response = &JobResults{Successful: []json.RawMessage{}, Failed: []json.RawMessage{}}
 		for _, it := range items {
 			if it.Status == store.ItemSucceeded {
 				job.Response.Successful = append(job.Response.Successful, it.Result)
@@ -129,11 +129,11 @@ func (s *Service) Get(ctx context.Context, tenantID, jobID int64) (Job, error) {
 }
 
 // Items returns a page of the tenant's job's items in index order, all of them or those with status.
-func (s *Service) Items(ctx context.Context, tenantID, jobID int64, status string, p Page) (ItemsPage, error) {
+func (s *Service) Items(ctx context.Context, tenantID, jobID int64, status string, p Page) (JobItemsPage, error) {
 	var statuses []string
 	if status != "" {
 		if !slices.Contains(itemStatuses, status) {
-			return ItemsPage{}, loyalty.FieldErrorf(loyalty.CodeInvalidValue, "status", "must be one of %v", itemStatuses)
+			return JobItemsPage{}, loyalty.FieldErrorf(loyalty.CodeInvalidValue, "status", "must be one of %v", itemStatuses)
 		}
 		statuses = []string{status}
 	}
@@ -141,11 +141,11 @@ func (s *Service) Items(ctx context.Context, tenantID, jobID int64, status strin
 	if p.StartAfter != "" {
 		n, err := strconv.Atoi(p.StartAfter)
 		if err != nil || n < 0 {
-			return ItemsPage{}, badCursor()
+			return JobItemsPage{}, badCursor()
 		}
 		after = n
 	}
-	page := ItemsPage{Items: []Item{}}
+	page := JobItemsPage{Items: []JobItem{}}
 	err := s.db.Read(ctx, func(tx *store.Tx) error {
 		j, err := getJob(ctx, tx, tenantID, jobID)
 		if err != nil {
@@ -161,7 +161,7 @@ func (s *Service) Items(ctx context.Context, tenantID, jobID int64, status strin
 			page.NextCursor = strconv.Itoa(items[len(items)-1].Index)
 		}
 		for _, it := range items {
-			page.Items = append(page.Items, Item{Index: it.Index, Status: it.Status, Request: it.Request, Result: it.Result})
+			page.Items = append(page.Items, JobItem{Index: it.Index, Status: it.Status, Request: it.Request, Result: it.Result})
 		}
 		return nil
 	})

@@ -1,10 +1,13 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -43,12 +46,16 @@ func (w *worker) Work(ctx context.Context, job *river.Job[jobArgs]) error {
 	return err
 }
 
-// process applies the batch's pending items chunk by chunk until it ends, the slice is used up or
-// the service stops; then the queue job is snoozed, to resume at once where it stopped.
+// process applies the batch's pending items chunk by chunk until it ends, the slice is used up,
+// the service stops or another job holds the chunk's customers too long; then the queue job is
+// snoozed, to resume where it stopped as soon as a worker takes it again.
 func (s *Service) process(ctx context.Context, jobID int64) error {
 	start := time.Now()
 	for {
 		done, err := s.runChunk(ctx, jobID)
+		if errors.Is(err, store.ErrLockTimeout) {
+			return river.JobSnooze(0)
+		}
 		if err != nil || done {
 			return err
 		}
@@ -92,10 +99,14 @@ func (s *Service) runChunk(ctx context.Context, jobID int64) (bool, error) {
 			return fmt.Errorf("batch: job %d has processed %d of %d items but none is pending", j.ID, j.ProcessedCount(), j.TotalCount)
 		}
 		ids := make([]string, len(items))
+		var customers []string
 		for i, it := range items {
 			ids[i] = identity(it.Request)
+			if c := customerID(it.Request); c != "" {
+				customers = append(customers, c)
+			}
 		}
-		if err := tx.LockCustomersInOrder(ctx, j.TenantID, ids); err != nil {
+		if err := tx.LockCustomerKeys(ctx, j.TenantID, customers); err != nil {
 			return err
 		}
 		steps := tx.Savepoints()
@@ -193,6 +204,11 @@ func identity(item json.RawMessage) string {
 	if err := json.Unmarshal(item, &id); err == nil {
 		return id
 	}
+	return customerID(item)
+}
+
+// customerID is the customerId of an item that is an object with one, else empty.
+func customerID(item json.RawMessage) string {
 	var obj struct {
 		CustomerID string `json:"customerId"`
 	}
@@ -203,7 +219,7 @@ func identity(item json.RawMessage) string {
 }
 
 // successResult is a succeeded item as the job's response lists it: the operation's result with the
-// item's index, a message and the customerId.
+// item's index first, then the customerId and a message (unless the result has its own).
 func successResult(index int, id, message string, res any) ([]byte, error) {
 	raw, err := json.Marshal(res)
 	if err != nil {
@@ -214,11 +230,32 @@ func successResult(index int, id, message string, res any) ([]byte, error) {
 		fields = map[string]json.RawMessage{"result": raw} // a result that is not an object
 	}
 	fields["index"] = mustJSON(index)
-	fields["message"] = mustJSON(message)
 	if _, ok := fields["customerId"]; !ok {
 		fields["customerId"] = mustJSON(id)
 	}
-	return mustJSON(fields), nil
+	if _, ok := fields["message"]; !ok {
+		fields["message"] = mustJSON(message)
+	}
+	// The fields every item has come first, for people reading the response; the rest are sorted.
+	first := []string{"index", "customerId", "message"}
+	order := slices.Clone(first)
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if !slices.Contains(first, k) {
+			order = append(order, k)
+		}
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range order {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(mustJSON(k))
+		b.WriteByte(':')
+		b.Write(fields[k])
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // failedItem is a failed item as the job's response lists it.

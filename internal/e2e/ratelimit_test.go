@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,31 +10,6 @@ import (
 	"github.com/tally-loyalty/tally/internal/httpapi"
 	"github.com/tally-loyalty/tally/internal/store"
 )
-
-// send makes one request with the given keys and returns the response with its body read.
-func send(t *testing.T, method, url, apiKey, secretKey, body string) (*http.Response, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if apiKey != "" {
-		req.Header.Set("apikey", apiKey)
-	}
-	if secretKey != "" {
-		req.Header.Set("secretkey", secretKey)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp, string(data)
-}
 
 func TestRateLimits(t *testing.T) {
 	env := apptest.Start(t, store.SQLite, apptest.Options{RateLimits: httpapi.RateLimits{

@@ -42,7 +42,7 @@ func (e *Engine) Balance(ctx context.Context, tx *store.Tx, tenantID int64, cust
 	if err != nil {
 		return BalanceResult{}, err
 	}
-	w, err := e.openWallet(ctx, tx, tenantID, ref, customerID, rules, e.Now())
+	w, err := e.openWallet(ctx, tx, tenantID, ref, rules, e.Now())
 	if err != nil {
 		return BalanceResult{}, err
 	}

@@ -31,7 +31,7 @@ func (e *Engine) TrackEvents(ctx context.Context, tx *store.Tx, tenantID int64, 
 	if err != nil {
 		return EventsResult{}, err
 	}
-	now := e.Now()
+	now := e.Now().Truncate(time.Microsecond) // as stored, so the answer shows what a read returns
 	customerRef, err := tx.EnsureCustomer(ctx, tenantID, req.CustomerID, now)
 	if err != nil {
 		return EventsResult{}, err
@@ -46,13 +46,9 @@ func (e *Engine) TrackEvents(ctx context.Context, tx *store.Tx, tenantID int64, 
 		if err != nil {
 			return EventsResult{}, err
 		}
-		ev := loyalty.Event{ID: id, Event: in.Name, OccurredAt: now}
-		ev.Awards, err = e.applyEventRules(ctx, tx, tenantID, req.CustomerID, customerRef, program.EventRules, ev, in.Metadata)
-		if err != nil {
+		ev := loyalty.Event{ID: id, Event: in.Name, OccurredAt: now, Awards: []loyalty.EventAward{}}
+		if err := e.applyEventRules(ctx, tx, tenantID, req.CustomerID, customerRef, program.EventRules, &ev, in.Metadata); err != nil {
 			return EventsResult{}, err
-		}
-		for _, a := range ev.Awards {
-			ev.Points += a.Points
 		}
 		res.Points += ev.Points
 		res.Events = append(res.Events, ev)
@@ -85,12 +81,11 @@ func (e *Engine) fillContacts(ctx context.Context, tx *store.Tx, tenantID int64,
 }
 
 // applyEventRules awards the points of every rule the stored event ev meets, unless the rule's cap
-// for the customer is reached, and returns the awards in rule order. Each award's transaction id
+// for the customer is reached, and adds the awards to ev in rule order. Each award's transaction id
 // is derived from the event and the rule, so applying the rules to the same event again awards
 // nothing twice: the points engine refuses a repeated transaction id with 9004.
 func (e *Engine) applyEventRules(ctx context.Context, tx *store.Tx, tenantID int64, customerID string, customerRef int64,
-	rules []loyalty.EventRule, ev loyalty.Event, md loyalty.Metadata) ([]loyalty.EventAward, error) {
-	awards := []loyalty.EventAward{}
+	rules []loyalty.EventRule, ev *loyalty.Event, md loyalty.Metadata) error {
 	for i := range rules {
 		r := &rules[i]
 		if !r.Matches(ev.Event, md) {
@@ -98,28 +93,28 @@ func (e *Engine) applyEventRules(ctx context.Context, tx *store.Tx, tenantID int
 		}
 		capped, err := capReached(ctx, tx, customerRef, r, ev.OccurredAt)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if capped {
 			continue
 		}
-		a := loyalty.EventAward{RuleID: r.RuleID(), Points: r.Points, TransactionID: EventTransactionID(ev.ID, r.RuleID())}
+		a := loyalty.EventAward{RuleID: r.RuleID(), Points: r.Points, TransactionID: eventTransactionID(ev.ID, r.RuleID())}
 		_, err = e.Award(ctx, tx, tenantID, Award{CustomerID: customerID, Points: a.Points, Kind: loyalty.KindAchievementReward,
 			TransactionID: a.TransactionID, Reason: fmt.Sprintf("event %s, rule %s", ev.Event, a.RuleID)})
 		if err != nil {
-			return nil, fmt.Errorf("engine: award rule %q for event %d: %w", a.RuleID, ev.ID, err)
+			return fmt.Errorf("engine: award rule %q for event %d: %w", a.RuleID, ev.ID, err)
 		}
 		if err := tx.InsertEventAward(ctx, ev.ID, customerRef, a, ev.OccurredAt); err != nil {
-			return nil, err
+			return err
 		}
-		awards = append(awards, a)
+		ev.AddAward(a)
 	}
-	return awards, nil
+	return nil
 }
 
-// EventTransactionID is the ledger transaction id of the points rule ruleID awarded for the stored
+// eventTransactionID is the ledger transaction id of the points rule ruleID awarded for the stored
 // event eventID.
-func EventTransactionID(eventID int64, ruleID string) string {
+func eventTransactionID(eventID int64, ruleID string) string {
 	return fmt.Sprintf("event-%d-%s", eventID, ruleID)
 }
 

@@ -98,7 +98,7 @@ func (e *Engine) ReleaseHold(ctx context.Context, tx *store.Tx, tenantID int64, 
 	if err != nil {
 		return ReleaseResult{}, err
 	}
-	if _, err := tx.LockCustomerRef(ctx, h.CustomerRef); err != nil {
+	if err := tx.LockCustomerRef(ctx, h.CustomerRef); err != nil {
 		return ReleaseResult{}, err
 	}
 	// Read again under the lock: a redemption may have used the hold meanwhile.

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -15,9 +18,30 @@ import (
 	"github.com/tally-loyalty/tally/internal/store/storetest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+// propertyChecks is how many random sequences rapid runs per database unless -rapid.checks or
+// RAPID_CHECKS asks for another number: the property tests talk to real databases, and the whole
+// suite has a time budget.
+const propertyChecks = "25"
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "rapid.checks" })
+	if _, env := os.LookupEnv("RAPID_CHECKS"); !set && !env {
+		if err := flag.Set("rapid.checks", propertyChecks); err != nil {
+			panic(err)
+		}
+	}
+	pgtest.Main(m)
+}
 
 var ctx = context.Background()
+
+// tb is what the helpers need of a *testing.T or a *rapid.T.
+type tb interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
 
 var start = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -29,17 +53,50 @@ type ledger struct {
 	tenant int64
 }
 
-func newLedger(t testing.TB, d store.Dialect) *ledger {
+// TestLedger runs the points engine's tests on each database. They share one database per dialect,
+// each on tenants of its own, because creating a PostgreSQL database costs more than most tests.
+func TestLedger(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		db := storetest.Open(t, d)
+		tests := []struct {
+			name string
+			fn   func(*testing.T, *ledger)
+		}{
+			{"cashback rounds down", testCashbackRoundsDown},
+			{"pending becomes available and activate", testPendingBecomesAvailableAndActivate},
+			{"expiry first expiring first", testExpiryFirstExpiringFirst},
+			{"holds", testHolds},
+			{"order redeems hold", testOrderRedeemsHold},
+			{"refunds", testRefunds},
+			{"failures change nothing", testFailuresChangeNothing},
+			{"program changes apply later", testProgramChangesApplyLater},
+			{"transactions paging", testTransactionsPaging},
+			{"concurrent redemptions of one hold", testConcurrentRedemptionsOfOneHold},
+			{"concurrent redemptions beyond the balance", testConcurrentRedemptionsBeyondTheBalance},
+			{"concurrent earning and duplicates", testConcurrentEarningAndDuplicates},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) { tc.fn(t, newLedger(t, db)) })
+		}
+		t.Run("invariants", func(t *testing.T) { testLedgerInvariants(t, db) })
+	})
+}
+
+// newLedger gives the test a tenant of its own, with the default program, on a fresh fake clock.
+func newLedger(t tb, db *store.DB) *ledger {
 	t.Helper()
-	db := storetest.Open(t, d)
+	ledgers++
 	l := &ledger{db: db, clock: clock.NewFake(start)}
 	l.e = &engine.Engine{Now: l.clock.Now}
-	l.tenant = l.newTenant(t, "acme")
+	l.tenant = l.newTenant(t, fmt.Sprintf("tenant-%d", ledgers))
 	return l
 }
 
+// ledgers counts the tenants newLedger made, to name them apart.
+var ledgers int
+
 // newTenant adds a tenant, which starts with the default program.
-func (l *ledger) newTenant(t testing.TB, name string) int64 {
+func (l *ledger) newTenant(t tb, name string) int64 {
 	t.Helper()
 	var id int64
 	err := l.db.Write(ctx, func(tx *store.Tx) error {
@@ -48,18 +105,18 @@ func (l *ledger) newTenant(t testing.TB, name string) int64 {
 		return err
 	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	return id
 }
 
 // setProgram changes the tenant's program, starting from the defaults.
-func (l *ledger) setProgram(t testing.TB, tenant int64, change func(p *loyalty.Program)) {
+func (l *ledger) setProgram(t tb, tenant int64, change func(p *loyalty.Program)) {
 	t.Helper()
 	p := loyalty.DefaultProgram()
 	change(&p)
 	if _, err := run(l, tenant, l.e.SetProgram, &p); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 }
 
@@ -75,7 +132,7 @@ func run[Req, Res any](l *ledger, tenant int64, op engine.Op[Req, Res], req *Req
 }
 
 // must is run that fails the test on error.
-func must[Req, Res any](t testing.TB, l *ledger, op engine.Op[Req, Res], req *Req) Res {
+func must[Req, Res any](t tb, l *ledger, op engine.Op[Req, Res], req *Req) Res {
 	t.Helper()
 	res, err := run(l, l.tenant, op, req)
 	if err != nil {
@@ -85,7 +142,7 @@ func must[Req, Res any](t testing.TB, l *ledger, op engine.Op[Req, Res], req *Re
 }
 
 // wantCode asserts that err is a loyalty error with the code.
-func wantCode(t testing.TB, err error, code loyalty.Code) {
+func wantCode(t tb, err error, code loyalty.Code) {
 	t.Helper()
 	e, ok := loyalty.AsError(err)
 	if !ok || e.Code != code {
@@ -93,7 +150,7 @@ func wantCode(t testing.TB, err error, code loyalty.Code) {
 	}
 }
 
-func (l *ledger) balance(t testing.TB, customerID string) engine.BalanceResult {
+func (l *ledger) balance(t tb, customerID string) engine.BalanceResult {
 	t.Helper()
 	var b engine.BalanceResult
 	err := l.db.Read(ctx, func(tx *store.Tx) error {
@@ -112,7 +169,7 @@ func points(b engine.BalanceResult) [4]int64 {
 	return [4]int64{b.TotalPointsBalance, b.AvailablePointsBalance, b.PendingPoints, b.HeldPoints}
 }
 
-func (l *ledger) wantPoints(t testing.TB, customerID string, total, available, pending, held int64) engine.BalanceResult {
+func (l *ledger) wantPoints(t tb, customerID string, total, available, pending, held int64) engine.BalanceResult {
 	t.Helper()
 	b := l.balance(t, customerID)
 	if got, want := points(b), [4]int64{total, available, pending, held}; got != want {
@@ -142,21 +199,54 @@ func order(customer, id, paid string) *loyalty.OrderRequest {
 // ledgerState is what the database says about a tenant's points, read with plain SQL so that the
 // invariant checks do not trust the engine's own reading.
 type ledgerState struct {
-	lots    []lotRow
-	entries map[int64]int64 // lot -> sum of its entries
-	byCust  map[int64]int64 // customer -> sum of their entries
-	holds   []store.Hold
+	customers map[string]int64 // customerId -> numeric id
+	lots      []lotRow
+	entries   map[int64]int64 // lot -> sum of its entries
+	byCust    map[int64]int64 // customer -> sum of their entries
+	holds     []store.Hold
+	txns      int // transactions recorded
 }
 
 type lotRow struct {
 	id, customer, points, remaining, availableAt, expiresAt int64
 }
 
-func readState(t testing.TB, l *ledger, tenant int64) ledgerState {
+func readState(t tb, l *ledger, tenant int64) ledgerState {
 	t.Helper()
-	s := ledgerState{entries: map[int64]int64{}, byCust: map[int64]int64{}}
+	var s ledgerState
 	err := l.db.Read(ctx, func(tx *store.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT l.id, l.customer_ref, l.points, l.remaining, l.available_at, l.expires_at
+		var err error
+		s, err = readStateTx(tx, tenant)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("read ledger state: %v", err)
+	}
+	return s
+}
+
+func readStateTx(tx *store.Tx, tenant int64) (ledgerState, error) {
+	s := ledgerState{customers: map[string]int64{}, entries: map[int64]int64{}, byCust: map[int64]int64{}}
+	err := func() error {
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM point_transactions WHERE tenant_id = ?`, tenant).Scan(&s.txns); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT id, customer_id FROM customers WHERE tenant_id = ?`, tenant)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				return err
+			}
+			s.customers[name] = id
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT l.id, l.customer_ref, l.points, l.remaining, l.available_at, l.expires_at
 			FROM point_lots l JOIN customers c ON c.id = l.customer_ref WHERE c.tenant_id = ? ORDER BY l.id`, tenant)
 		if err != nil {
 			return err
@@ -205,9 +295,6 @@ func readState(t testing.TB, l *ledger, tenant int64) ledgerState {
 			s.holds = append(s.holds, h)
 		}
 		return rows.Err()
-	})
-	if err != nil {
-		t.Fatalf("read ledger state: %v", err)
-	}
-	return s
+	}()
+	return s, err
 }

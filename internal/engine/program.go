@@ -11,52 +11,53 @@ import (
 	"github.com/tally-loyalty/tally/internal/store"
 )
 
-// compiledProgram is a tenant's program with its rules.
-type compiledProgram struct {
-	program loyalty.Program
-	rules   loyalty.Rules
+// rulesCache holds compiled rules by the program JSON they come from: a batch runs many operations
+// under one program, and decoding it again for each would cost more than the operation's own work.
+// Rules are plain values, so sharing them is safe; programs change rarely, so the cache stays small.
+var rulesCache sync.Map // string -> loyalty.Rules
+
+// decodeProgram decodes a tenant's stored program ("" when the tenant has not set one).
+func decodeProgram(tenantID int64, raw string) (loyalty.Program, error) {
+	if raw == "" {
+		return loyalty.DefaultProgram(), nil
+	}
+	p, err := loyalty.DecodeProgram([]byte(raw))
+	if err != nil {
+		return p, fmt.Errorf("engine: stored program of tenant %d: %w", tenantID, err)
+	}
+	return p, nil
 }
 
-// programs caches compiled programs by their stored JSON: a batch runs many operations under one
-// program, and decoding it again for each would cost more than the operation's own work. Programs
-// change rarely, so the cache stays small.
-var programs sync.Map // string -> compiledProgram
-
-// loadProgram returns the tenant's program and its rules as they are now. Every operation reads it
-// inside its own transaction and records what it computed with it, so a program change applies to
-// later transactions only.
-func (e *Engine) loadProgram(ctx context.Context, tx *store.Tx, tenantID int64) (compiledProgram, error) {
+// rules returns the rules of the tenant's program as it is now. Every operation reads them inside
+// its own transaction and records what it computed with them, so a program change applies to later
+// transactions only.
+func (e *Engine) rules(ctx context.Context, tx *store.Tx, tenantID int64) (loyalty.Rules, error) {
 	raw, err := tx.ProgramJSON(ctx, tenantID)
 	if err != nil {
-		return compiledProgram{}, err
+		return loyalty.Rules{}, err
 	}
-	if c, ok := programs.Load(raw); ok {
-		return c.(compiledProgram), nil
+	if r, ok := rulesCache.Load(raw); ok {
+		return r.(loyalty.Rules), nil
 	}
-	p := loyalty.DefaultProgram()
-	if raw != "" {
-		if p, err = loyalty.DecodeProgram([]byte(raw)); err != nil {
-			return compiledProgram{}, fmt.Errorf("engine: stored program of tenant %d: %w", tenantID, err)
-		}
-	}
-	rules, err := p.Compile()
+	p, err := decodeProgram(tenantID, raw)
 	if err != nil {
-		return compiledProgram{}, fmt.Errorf("engine: stored program of tenant %d: %w", tenantID, err)
+		return loyalty.Rules{}, err
 	}
-	c := compiledProgram{program: p, rules: rules}
-	programs.Store(raw, c)
-	return c, nil
-}
-
-func (e *Engine) rules(ctx context.Context, tx *store.Tx, tenantID int64) (loyalty.Rules, error) {
-	c, err := e.loadProgram(ctx, tx, tenantID)
-	return c.rules, err
+	r, err := p.Compile()
+	if err != nil {
+		return loyalty.Rules{}, fmt.Errorf("engine: stored program of tenant %d: %w", tenantID, err)
+	}
+	rulesCache.Store(raw, r)
+	return r, nil
 }
 
 // Program returns the tenant's loyalty program: the defaults until one is set.
 func (e *Engine) Program(ctx context.Context, tx *store.Tx, tenantID int64) (loyalty.Program, error) {
-	c, err := e.loadProgram(ctx, tx, tenantID)
-	return c.program, err
+	raw, err := tx.ProgramJSON(ctx, tenantID)
+	if err != nil {
+		return loyalty.Program{}, err
+	}
+	return decodeProgram(tenantID, raw)
 }
 
 // SetProgram validates and stores the tenant's whole loyalty program and returns it. It applies to
@@ -101,11 +102,10 @@ type RedemptionConfiguration struct {
 
 // CashbackConfig describes the tenant's cashback rule in the reference API's terms.
 func (e *Engine) CashbackConfig(ctx context.Context, tx *store.Tx, tenantID int64) (CashbackConfiguration, error) {
-	c, err := e.loadProgram(ctx, tx, tenantID)
+	r, err := e.rules(ctx, tx, tenantID)
 	if err != nil {
 		return CashbackConfiguration{}, err
 	}
-	r := c.rules
 	rule := CashbackRule{AmountRewardThreshold: r.Money(r.MinimumOrder), RewardWalletFactor: "0", RewardRankFactor: "0", RewardFactor: "0"}
 	if r.Cashback {
 		rule.RewardWalletFactor = r.PointsPerUnit()
@@ -116,10 +116,10 @@ func (e *Engine) CashbackConfig(ctx context.Context, tx *store.Tx, tenantID int6
 
 // RedemptionConfig describes how the tenant's points are redeemed, in the reference API's terms.
 func (e *Engine) RedemptionConfig(ctx context.Context, tx *store.Tx, tenantID int64) (RedemptionConfiguration, error) {
-	c, err := e.loadProgram(ctx, tx, tenantID)
+	r, err := e.rules(ctx, tx, tenantID)
 	if err != nil {
 		return RedemptionConfiguration{}, err
 	}
-	return RedemptionConfiguration{RedemptionFactor: json.Number(money.FormatPointValue(c.rules.PointValue, c.rules.Decimals)),
+	return RedemptionConfiguration{RedemptionFactor: json.Number(money.FormatPointValue(r.PointValue, r.Decimals)),
 		RedemptionRules: []struct{}{}}, nil
 }

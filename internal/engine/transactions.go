@@ -244,6 +244,9 @@ func (e *Engine) Refund(ctx context.Context, tx *store.Tx, tenantID int64, req *
 		return RefundResult{}, loyalty.Errorf(loyalty.CodeNotReversible, "a %s transaction cannot be refunded", orig.Kind)
 	case orig.Refunded:
 		return RefundResult{}, loyalty.Errorf(loyalty.CodeAlreadyRefunded, "transaction %q is already refunded in full", x.ReverseTransactionID)
+	case orig.Currency != rules.Currency: // amounts of two currencies do not compare
+		return RefundResult{}, loyalty.Errorf(loyalty.CodeNotReversible, "transaction %q is in %s, and the program now in %s",
+			x.ReverseTransactionID, orig.Currency, rules.Currency)
 	}
 	before, after := orig.RefundedAmount, orig.Amount
 	if !x.Full {
@@ -373,11 +376,10 @@ func (e *Engine) Activate(ctx context.Context, tx *store.Tx, tenantID int64, req
 	if len(group) == 0 {
 		return ActivateResult{}, loyalty.Errorf(loyalty.CodeTransactionUnknown, "transaction %q not found", req.TransactionID)
 	}
-	customerID, err := tx.LockCustomerRef(ctx, group[0].CustomerRef)
-	if err != nil {
+	if err := tx.LockCustomerRef(ctx, group[0].CustomerRef); err != nil {
 		return ActivateResult{}, err
 	}
-	w, err := e.openWallet(ctx, tx, tenantID, group[0].CustomerRef, customerID, rules, e.Now())
+	w, err := e.openWallet(ctx, tx, tenantID, group[0].CustomerRef, rules, e.Now())
 	if err != nil {
 		return ActivateResult{}, err
 	}

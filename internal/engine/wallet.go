@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/tally-loyalty/tally/internal/loyalty"
@@ -36,19 +37,16 @@ import (
 type wallet struct {
 	tenantID    int64
 	customerRef int64
-	customerID  string
-	at          time.Time
-	now         int64 // at in unix microseconds
+	now         int64 // the moment, in unix microseconds
 	rules       loyalty.Rules
 	lots        []*store.Lot
 	holds       []store.Hold
 	reserved    map[int64]int64 // lot id -> points its active holds reserve
 }
 
-func (e *Engine) openWallet(ctx context.Context, tx *store.Tx, tenantID, customerRef int64, customerID string,
-	rules loyalty.Rules, at time.Time) (*wallet, error) {
-	w := &wallet{tenantID: tenantID, customerRef: customerRef, customerID: customerID, at: at, now: store.Micros(at),
-		rules: rules, reserved: map[int64]int64{}}
+func (e *Engine) openWallet(ctx context.Context, tx *store.Tx, tenantID, customerRef int64, rules loyalty.Rules,
+	at time.Time) (*wallet, error) {
+	w := &wallet{tenantID: tenantID, customerRef: customerRef, now: store.Micros(at), rules: rules, reserved: map[int64]int64{}}
 	lots, err := tx.LiveLots(ctx, customerRef)
 	if err != nil {
 		return nil, err
@@ -78,7 +76,7 @@ func (e *Engine) openEarner(ctx context.Context, tx *store.Tx, tenantID int64, c
 	if err != nil {
 		return nil, err
 	}
-	return e.openWallet(ctx, tx, tenantID, ref, customerID, rules, at)
+	return e.openWallet(ctx, tx, tenantID, ref, rules, at)
 }
 
 // openSpender reads the wallet for an operation that takes points: the customer must exist (7000)
@@ -94,7 +92,7 @@ func (e *Engine) openSpender(ctx context.Context, tx *store.Tx, tenantID int64, 
 			return nil, err
 		}
 	}
-	return e.openWallet(ctx, tx, tenantID, ref, customerID, rules, at)
+	return e.openWallet(ctx, tx, tenantID, ref, rules, at)
 }
 
 // lockCustomer returns the numeric id of an existing customer, locked on PostgreSQL for the rest of
@@ -238,7 +236,11 @@ func (e *Engine) debit(ctx context.Context, tx *store.Tx, w *wallet, txnID int64
 		return err
 	}
 	for _, m := range moves {
-		w.lot(m.Lot).Remaining += m.Points
+		l := w.lot(m.Lot)
+		if l == nil { // the database took the points, so the lot exists: the wallet is out of step
+			return fmt.Errorf("engine: lot %d of customer %d is not in the wallet", m.Lot, w.customerRef)
+		}
+		l.Remaining += m.Points
 	}
 	return nil
 }

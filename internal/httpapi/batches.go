@@ -19,14 +19,14 @@ func (s *Server) batchRoutes() []route {
 	var routes []route
 	for _, t := range s.cfg.Batches.Types() {
 		routes = append(routes, route{
-			Operation: op("POST", "/batch/"+t.Name, "Submit a batch: "+t.Operation, tags, true, t.Request(), batch.Created{}),
+			Operation: op("POST", "/batch/"+t.Name, "Submit a batch: "+t.Operation, tags, true, t.Request(), batch.JobCreated{}),
 			handle:    s.submitBatch(t.Name),
 		})
 	}
 	list := op("GET", "/batch", "List the program's batch jobs, newest first", tags, true, nil, batch.JobsPage{})
 	list.Query = append(pageParams(), openapi.Param{Name: "status", Description: "queued, running, completed, failed or stopped"},
 		openapi.Param{Name: "type", Description: "A batch type, e.g. customers"})
-	items := op("GET", "/batch/{jobId}/items", "Page through a batch job's items and results", tags, true, nil, batch.ItemsPage{}, http.StatusNotFound)
+	items := op("GET", "/batch/{jobId}/items", "Page through a batch job's items and results", tags, true, nil, batch.JobItemsPage{}, http.StatusNotFound)
 	items.Query = append(pageParams(), openapi.Param{Name: "status", Description: "pending, succeeded, failed or stopped"})
 	return append(routes,
 		route{Operation: list, handle: s.listBatches},

@@ -34,7 +34,8 @@ func statusOf(err error, code loyalty.Code) int {
 		return http.StatusBadRequest
 	case loyalty.CodeUnsupported:
 		return http.StatusUnsupportedMediaType
-	case loyalty.CodeNotFound, loyalty.CodeCustomerNotFound, loyalty.CodeTransactionUnknown, loyalty.CodeHoldNotFound:
+	case loyalty.CodeNotFound, loyalty.CodeCustomerNotFound, loyalty.CodeTransactionUnknown, loyalty.CodeHoldNotFound,
+		loyalty.CodeReversedNotFound:
 		return http.StatusNotFound
 	case loyalty.CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed

@@ -70,6 +70,10 @@ func classOf(op openapi.Operation) rateClass {
 	return classWrite
 }
 
+// maxRate is the largest rate limit accepted: past it a limit means nothing, and its burst would
+// overflow.
+const maxRate = 1_000_000
+
 // maxBucketKeys bounds the keys (tenants, or sources of failed authentication) one set of buckets
 // tracks per generation, so that a flood of new sources cannot grow memory without limit.
 const maxBucketKeys = 1 << 16
@@ -85,8 +89,8 @@ type limiter struct {
 func newLimiter(cfg RateLimits, now func() time.Time) (*limiter, error) {
 	l := &limiter{now: now}
 	for c, perSecond := range [numClasses]float64{cfg.Read, cfg.Write, cfg.Events, cfg.Batch} {
-		if perSecond < 0 || math.IsNaN(perSecond) || math.IsInf(perSecond, 0) {
-			return nil, fmt.Errorf("httpapi: the %s rate limit must be a number of requests per second, 0 for none, not %v", rateClass(c), perSecond)
+		if !(perSecond >= 0 && perSecond <= maxRate) { // NaN fails both
+			return nil, fmt.Errorf("httpapi: the %s rate limit must be 0 (none) to %d requests per second, not %v", rateClass(c), maxRate, perSecond)
 		}
 		if perSecond > 0 {
 			l.classes[c] = newBuckets[int64](rate.Limit(perSecond), int(math.Ceil(perSecond)))

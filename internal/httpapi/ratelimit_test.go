@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -162,7 +163,7 @@ func TestFailedAuthentication(t *testing.T) {
 }
 
 func TestLimiterConfig(t *testing.T) {
-	for _, cfg := range []RateLimits{{Read: -1}, {AuthFailures: -1}, {AuthFailures: 3}} {
+	for _, cfg := range []RateLimits{{Read: -1}, {Write: math.NaN()}, {Batch: 1e20}, {AuthFailures: -1}, {AuthFailures: 3}} {
 		if _, err := newLimiter(cfg, time.Now); err == nil {
 			t.Errorf("%+v: accepted", cfg)
 		}

@@ -89,7 +89,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.limits = limits
 	s.docs = apidocs.Handler("/openapi.json")
-	for _, group := range [][]route{s.systemRoutes(), s.customerRoutes(), s.batchRoutes(), s.listingRoutes(), s.eventRoutes()} {
+	for _, group := range [][]route{s.systemRoutes(), s.customerRoutes(), s.batchRoutes(), s.listingRoutes(), s.eventRoutes(), s.pointsRoutes()} {
 		s.routes = append(s.routes, group...)
 	}
 	for _, rt := range s.routes {

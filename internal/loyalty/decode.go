@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"unicode/utf8"
 )
 
 // MaxJSONDepth bounds how deeply a request's JSON may nest; deeper input is rejected before decoding
@@ -23,6 +24,11 @@ func DecodeJSON(data []byte, v any) error {
 	}
 	if !json.Valid(data) {
 		return Errorf(CodeInvalidPayload, "the request body is not valid JSON")
+	}
+	// encoding/json would quietly replace invalid UTF-8 in strings, but keeps it in raw values,
+	// which PostgreSQL then refuses to store: reject it whole, as the client sent it.
+	if !utf8.Valid(data) {
+		return Errorf(CodeInvalidValue, "the request body must be valid UTF-8")
 	}
 	if depth(data) > MaxJSONDepth {
 		return Errorf(CodeInvalidValue, "JSON nests deeper than %d levels", MaxJSONDepth)

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"time"
-	"unicode/utf8"
 )
 
 // Limits on events. They bound what one call may store and what a rule has to look at; see
@@ -115,9 +114,6 @@ func parseMetadata(field string, raw json.RawMessage) (Metadata, error) {
 	if raw[0] != '{' {
 		return nil, FieldErrorf(CodeInvalidValue, field, "must be an object of metadata, not %s", jsonKind(raw))
 	}
-	if !utf8.Valid(raw) {
-		return nil, FieldErrorf(CodeInvalidValue, field, "must be valid UTF-8")
-	}
 	if err := json.Unmarshal(raw, &md); err != nil {
 		return nil, FieldErrorf(CodeInvalidValue, field, "cannot be read: %v", err)
 	}
@@ -163,6 +159,12 @@ type Event struct {
 	Metadata   Metadata     `json:"metadata,omitempty" doc:"The event's metadata (left out when empty, and in the answer to POST /events)."`
 	Points     int64        `json:"points" doc:"Points the event earned, in total."`
 	Awards     []EventAward `json:"awards" doc:"One entry per event rule that awarded points."`
+}
+
+// AddAward adds an award to the event and its points to the event's total.
+func (e *Event) AddAward(a EventAward) {
+	e.Awards = append(e.Awards, a)
+	e.Points += a.Points
 }
 
 // EventAward is the points one event rule awarded for one event: a ledger entry with its own

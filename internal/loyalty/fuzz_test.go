@@ -11,9 +11,9 @@ import (
 
 // The fuzz targets below hold every request body Tally accepts to one property: decoding it with
 // DecodeJSON and checking it never panics; a rejected body gets a *loyalty.Error with a code of the
-// catalogue; an accepted body, encoded again, decodes and checks to the same encoding. `go test`
-// replays the corpus under testdata/fuzz; `go test -fuzz=FuzzOrderRequest ./internal/loyalty`
-// searches for more.
+// catalogue; an accepted body encodes to valid UTF-8 (it is stored as text) and, encoded again,
+// decodes and checks to the same encoding. `go test` replays the corpus under testdata/fuzz;
+// `go test -fuzz=FuzzOrderRequest ./internal/loyalty` searches for more.
 
 func FuzzCustomerRequest(f *testing.F) { fuzzRequest(f, (*loyalty.CustomerRequest).Validate) }
 
@@ -86,6 +86,9 @@ func fuzzRequest[T any](f *testing.F, check func(*T) error) {
 		first, err := json.Marshal(&req)
 		if err != nil {
 			t.Fatalf("encode the accepted %q: %v", data, err)
+		}
+		if !utf8.Valid(first) {
+			t.Fatalf("%q was accepted with invalid UTF-8, which PostgreSQL refuses to store: %q", data, first)
 		}
 		var again T
 		if err := loyalty.DecodeJSON(first, &again); err != nil {

@@ -571,12 +571,12 @@ type TransactionQuery struct {
 }
 
 // ParseTime reads a required RFC 3339 time; one without a zone is taken as UTC, as the reference
-// API asks for UTC anyway.
+// API asks for UTC anyway, and a date alone is its midnight UTC.
 func ParseTime(field, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, FieldErrorf(CodeMissingArguments, field, "is required")
 	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999"} {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", time.DateOnly} {
 		if t, err := time.Parse(layout, v); err == nil {
 			return t.UTC(), nil
 		}

@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Batch job statuses. A job is queued until its first chunk runs, running until every item has a
@@ -347,28 +351,44 @@ func (tx *Tx) ListBatchJobs(ctx context.Context, tenantID int64, f BatchJobFilte
 	return jobs, nil
 }
 
-// LockCustomersInOrder locks the rows of the tenant's existing customers among ids, in one stable
-// order, until the transaction ends. A batch chunk takes its customers' locks up front this way, so
-// that two chunks touching the same customers queue instead of deadlocking on PostgreSQL. SQLite's
-// single writer needs no row locks.
-func (tx *Tx) LockCustomersInOrder(ctx context.Context, tenantID int64, ids []string) error {
-	if tx.ForUpdate() == "" || len(ids) == 0 {
+// ErrLockTimeout is returned when rows stayed locked by other transactions for longer than the
+// caller was prepared to wait; the transaction cannot go on.
+var ErrLockTimeout = errors.New("store: rows locked by other transactions")
+
+// customerLockWait bounds how long LockCustomerKeys waits.
+const customerLockWait = "2s"
+
+// LockCustomerKeys takes, on PostgreSQL, a lock on each of the tenant's customer ids, whether the
+// customer exists yet or not, in one stable order, until the transaction ends. A batch chunk takes
+// its customers' locks up front this way, so that two chunks touching the same customers, on one
+// process or several, queue instead of deadlocking (as they would creating the same new customers
+// in different orders). It waits at most two seconds, then fails with ErrLockTimeout. SQLite's
+// single writer needs no locks.
+func (tx *Tx) LockCustomerKeys(ctx context.Context, tenantID int64, ids []string) error {
+	if tx.dialect != Postgres || len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, tenantID)
+	keys := make([]int64, 0, len(ids))
 	for _, id := range ids {
-		args = append(args, id)
+		h := fnv.New64a()
+		fmt.Fprintf(h, "tally-customer/%d/%s", tenantID, id)
+		keys = append(keys, int64(h.Sum64()))
 	}
-	rows, err := tx.Query(ctx, `SELECT id FROM customers WHERE tenant_id = ? AND customer_id IN (`+
-		strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")+`) ORDER BY id`+tx.ForUpdate(), args...)
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+customerLockWait+`'`); err != nil {
+		return fmt.Errorf("store: lock customers: %w", err)
+	}
+	// unnest yields the keys in array order, and the locks are taken row by row in that order.
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(k) FROM unnest(?::bigint[]) AS k`, keys)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+		return ErrLockTimeout
+	}
 	if err != nil {
 		return fmt.Errorf("store: lock customers: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() { // PostgreSQL locks each row as the query returns it; read them all
-	}
-	if err := rows.Err(); err != nil {
+	if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = DEFAULT`); err != nil {
 		return fmt.Errorf("store: lock customers: %w", err)
 	}
 	return nil

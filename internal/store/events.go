@@ -133,8 +133,7 @@ func (tx *Tx) attachAwards(ctx context.Context, customerRef int64, events []loya
 			return fmt.Errorf("store: scan event award: %w", err)
 		}
 		if ev, ok := byID[eventID]; ok {
-			ev.Awards = append(ev.Awards, a)
-			ev.Points += a.Points
+			ev.AddAward(a)
 		}
 	}
 	if err := rows.Err(); err != nil {

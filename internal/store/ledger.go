@@ -541,16 +541,16 @@ func (tx *Tx) LifetimeEarned(ctx context.Context, customerRef int64) (int64, err
 	return n, nil
 }
 
-// LockCustomerRef returns the customerId of the customer with the numeric id, locking the row on
-// PostgreSQL for the rest of the transaction like LockCustomer; ErrNotFound when there is none.
-func (tx *Tx) LockCustomerRef(ctx context.Context, ref int64) (string, error) {
-	var id string
-	err := tx.QueryRow(ctx, `SELECT customer_id FROM customers WHERE id = ?`+tx.ForUpdate(), ref).Scan(&id)
+// LockCustomerRef locks the customer with the numeric id on PostgreSQL for the rest of the
+// transaction, like LockCustomer; ErrNotFound when there is none.
+func (tx *Tx) LockCustomerRef(ctx context.Context, ref int64) error {
+	var id int64
+	err := tx.QueryRow(ctx, `SELECT id FROM customers WHERE id = ?`+tx.ForUpdate(), ref).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
+		return ErrNotFound
 	}
 	if err != nil {
-		return "", fmt.Errorf("store: lock customer: %w", err)
+		return fmt.Errorf("store: lock customer: %w", err)
 	}
-	return id, nil
+	return nil
 }

@@ -133,6 +133,32 @@ type Tx struct {
 	tx       *sql.Tx
 	dialect  Dialect
 	readOnly bool
+	// stmts holds the statements prepared in the transaction, by query text, on SQLite only: a batch
+	// chunk runs the same few statements for every one of its items, and SQLite spends more time
+	// parsing a statement than running it (BENCHMARKS.md). PostgreSQL's driver already keeps the
+	// statements of each connection prepared.
+	stmts map[string]*sql.Stmt
+}
+
+// stmt returns query prepared in the transaction on SQLite, preparing it the first time; nil on
+// PostgreSQL. The rows of a query must be closed before the same query runs again in the
+// transaction, as they always are in this package.
+func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if tx.dialect != SQLite {
+		return nil, nil
+	}
+	if st, ok := tx.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := tx.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if tx.stmts == nil {
+		tx.stmts = map[string]*sql.Stmt{}
+	}
+	tx.stmts[query] = st
+	return st, nil
 }
 
 // Write runs fn in a write transaction and commits it when fn returns nil. On PostgreSQL the
@@ -178,16 +204,34 @@ func (tx *Tx) SQL() *sql.Tx { return tx.tx }
 
 // Exec runs a statement.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := tx.stmt(ctx, query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st != nil:
+		return st.ExecContext(ctx, args...)
+	}
 	return tx.tx.ExecContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
 // Query runs a query returning rows.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := tx.stmt(ctx, query)
+	switch {
+	case err != nil:
+		return nil, err
+	case st != nil:
+		return st.QueryContext(ctx, args...)
+	}
 	return tx.tx.QueryContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
-// QueryRow runs a query returning at most one row.
+// QueryRow runs a query returning at most one row. A query that cannot be prepared runs
+// unprepared, so that its error comes out of Scan as the caller expects.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st, err := tx.stmt(ctx, query); err == nil && st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
 	return tx.tx.QueryRowContext(ctx, tx.dialect.Rebind(query), args...)
 }
 

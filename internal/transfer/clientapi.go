@@ -33,7 +33,10 @@ func (a clientAPI) submit(ctx context.Context, batchType string, items []json.Ra
 }
 
 func (a clientAPI) failures(ctx context.Context, jobID int64) (map[int]Failure, error) {
-	job, err := retry(ctx, func() (client.Batch, error) { return a.c.WaitBatch(ctx, jobID, a.poll) })
+	if err := a.wait(ctx, jobID); err != nil {
+		return nil, err
+	}
+	job, err := retry(ctx, func() (client.Batch, error) { return a.c.GetBatch(ctx, jobID) })
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +64,35 @@ func (a clientAPI) failures(ctx context.Context, jobID int64) (map[int]Failure, 
 			job.FinishedCount+len(failures), job.TotalCount)
 	}
 	return failures, nil
+}
+
+// wait returns once no item of the job is pending, which is when the job has ended. It asks for one
+// pending item at a time: on a server busy with the import, that costs far less than polling
+// GetBatch, which answers with every result so far.
+func (a clientAPI) wait(ctx context.Context, jobID int64) error {
+	for {
+		page, err := retry(ctx, func() (client.BatchItemsPage, error) {
+			return a.c.BatchItems(ctx, jobID, "pending", 1, "")
+		})
+		if err != nil || len(page.Items) == 0 {
+			return err
+		}
+		if err := sleep(ctx, a.poll); err != nil {
+			return err
+		}
+	}
+}
+
+// sleep waits for d, or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
 }
 
 // itemFailure is why a batch item did not apply. The server names fields by the item's place in
@@ -110,12 +142,8 @@ func retry[T any](ctx context.Context, call func() (T, error)) (T, error) {
 			}
 			pause = min(2*pause, maxPause)
 		}
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return v, ctx.Err()
-		case <-timer.C:
+		if err := sleep(ctx, wait); err != nil {
+			return v, err
 		}
 	}
 }

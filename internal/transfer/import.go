@@ -43,7 +43,7 @@ type Summary struct {
 	Rows    int // data rows read
 	Applied int // rows the server applied, in this run or, for a re-run, in an earlier one
 	Failed  int // rows in the failure report
-	Batches int // batches sent
+	Batches int // batches the server accepted
 }
 
 // chunk is one batch's share of the file: BatchSize consecutive data rows, the unreadable ones
@@ -54,10 +54,12 @@ type chunk struct {
 }
 
 // chunkResult is what became of a chunk's rows: failures maps a row's position in the chunk to why
-// it did not apply. err is a failure of the whole import, such as a lost connection.
+// it did not apply; accepted says whether the server took the chunk's batch (a chunk of unreadable
+// rows sends none). err is a failure of the whole import, such as a lost connection.
 type chunkResult struct {
 	chunk
 	failures map[int]Failure
+	accepted bool
 	err      error
 }
 
@@ -69,71 +71,55 @@ type importer struct {
 
 // run reads the source and sends its chunks, at most opts.Parallel at once, and writes their
 // failures to the report in file order.
-func (im *importer) run(ctx context.Context, src source) (sum Summary, err error) {
+func (im *importer) run(ctx context.Context, src source) (Summary, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// Each chunk's result arrives on its own channel; the channels queue in file order. The queue's
 	// capacity bounds the chunks in flight: one the loop below waits for, Parallel-1 queued.
 	queue := make(chan chan chunkResult, im.opts.Parallel-1)
 	go im.produce(ctx, src, queue)
-	var rep report
-	var repFile io.WriteCloser
-	defer func() {
-		if repFile == nil {
-			return
-		}
-		err = errors.Join(err, rep.flush(), closeErr(repFile.Close()))
-	}()
+	rep := &lazyReport{open: im.opts.Report, format: src.newReport}
+	var sum Summary
+	var err error
 	for next := range queue {
 		res := <-next
-		if res.err != nil {
-			if err == nil {
-				err = res.err
-			}
-			cancel() // stop the other chunks; keep draining so that every goroutine ends
-			continue
+		if err != nil {
+			continue // drain, so that every goroutine ends
+		}
+		if err = res.err; err == nil {
+			err = im.record(&sum, res, rep)
 		}
 		if err != nil {
-			continue
-		}
-		sum.Rows += len(res.rows)
-		sum.Batches++
-		for i, row := range res.rows {
-			f, failed := res.failures[i]
-			if !failed {
-				sum.Applied++
-				continue
-			}
-			sum.Failed++
-			if rep == nil {
-				if repFile, err = im.opts.Report(); err != nil {
-					err = fmt.Errorf("open the failure report: %w", err)
-					cancel()
-					break
-				}
-				rep = src.newReport(repFile)
-			}
-			if err = rep.add(row, f); err != nil {
-				cancel()
-				break
-			}
-		}
-		if im.opts.Progress != nil {
-			im.opts.Progress.Add(len(res.rows), len(res.failures))
+			cancel() // stop the chunks in flight
 		}
 	}
-	return sum, err
+	return sum, errors.Join(err, rep.close())
 }
 
-func closeErr(err error) error {
-	if err != nil {
-		return fmt.Errorf("close the failure report: %w", err)
+// record counts a chunk's rows and writes its failures to the report.
+func (im *importer) record(sum *Summary, res chunkResult, rep *lazyReport) error {
+	sum.Rows += len(res.rows)
+	sum.Failed += len(res.failures)
+	sum.Applied += len(res.rows) - len(res.failures)
+	if res.accepted {
+		sum.Batches++
+	}
+	for i, row := range res.rows {
+		if f, failed := res.failures[i]; failed {
+			if err := rep.add(row, f); err != nil {
+				return err
+			}
+		}
+	}
+	if im.opts.Progress != nil {
+		im.opts.Progress.Add(len(res.rows), len(res.failures))
 	}
 	return nil
 }
 
 // produce reads the source into chunks and starts a goroutine for each, queueing its result
-// channel in file order; it closes the queue after the last chunk, or when ctx ends.
+// channel in file order; it closes the queue after the last chunk, or after a result that says why
+// it stopped early.
 func (im *importer) produce(ctx context.Context, src source, queue chan<- chan chunkResult) {
 	defer close(queue)
 	for index := 0; ; index++ {
@@ -157,6 +143,9 @@ func (im *importer) produce(ctx context.Context, src source, queue chan<- chan c
 		select {
 		case queue <- result:
 		case <-ctx.Done():
+			// Say why the rest of the file was not sent; run drains the queue to its end.
+			result <- chunkResult{err: ctx.Err()}
+			queue <- result
 			return
 		}
 		if readErr != nil {
@@ -186,6 +175,7 @@ func (im *importer) send(ctx context.Context, c chunk) chunkResult {
 	if len(items) == 0 {
 		return res
 	}
+	lines := fmt.Sprintf("lines %d to %d", c.rows[0].Line, c.rows[len(c.rows)-1].Line)
 	batchType := im.opts.Type.BatchType
 	jobID, err := im.api.submit(ctx, batchType, items, idempotencyKey(im.opts.Salt, batchType, c.index, items))
 	if f, rejected := rejection(err); rejected {
@@ -195,60 +185,61 @@ func (im *importer) send(ctx context.Context, c chunk) chunkResult {
 		return res
 	}
 	if err != nil {
-		res.err = fmt.Errorf("send the batch of lines %d to %d: %w", c.rows[0].Line, c.rows[len(c.rows)-1].Line, err)
+		res.err = fmt.Errorf("send the batch of %s: %w", lines, err)
 		return res
 	}
+	res.accepted = true
 	failed, err := im.api.failures(ctx, jobID)
 	if err != nil {
-		res.err = fmt.Errorf("batch %d (lines %d to %d): %w", jobID, c.rows[0].Line, c.rows[len(c.rows)-1].Line, err)
+		res.err = fmt.Errorf("batch %d (%s): %w", jobID, lines, err)
 		return res
 	}
 	for index, f := range failed {
 		if index < 0 || index >= len(positions) {
-			res.err = fmt.Errorf("batch %d reports item %d of %d", jobID, index, len(positions))
+			res.err = fmt.Errorf("batch %d (%s) reports item %d of %d", jobID, lines, index, len(positions))
 			return res
 		}
 		res.failures[positions[index]] = f
 	}
 	if im.opts.Type.tags {
-		for i, p := range positions {
-			if _, failed := res.failures[p]; failed {
-				continue
-			}
-			f, err := im.attachTags(ctx, items[i])
-			if err != nil {
-				res.err = fmt.Errorf("line %d: %w", c.rows[p].Line, err)
-				return res
-			}
-			if f != nil {
-				res.failures[p] = *f
-			}
-		}
+		res.err = im.attachTags(ctx, &res, items, positions)
 	}
 	return res
 }
 
-// attachTags attaches the tags of a customers item, which the customers batch leaves alone. Adding
-// a tag a customer has is harmless, so a re-run may attach them again.
-func (im *importer) attachTags(ctx context.Context, item json.RawMessage) (*Failure, error) {
-	var c struct {
-		CustomerID         string `json:"customerId"`
-		CustomerAttributes struct {
-			Tags []string `json:"tags"`
-		} `json:"customerAttributes"`
+// attachTags attaches the tags of the customers of a chunk that applied, which the customers batch
+// leaves alone; a customer whose tags are refused joins the chunk's failures. Adding a tag a
+// customer has is harmless, so a re-run may attach them again.
+func (im *importer) attachTags(ctx context.Context, res *chunkResult, items []json.RawMessage, positions []int) error {
+	const applied = "; the rest of the row was applied"
+	for i, p := range positions {
+		if _, failed := res.failures[p]; failed {
+			continue
+		}
+		var c struct {
+			CustomerID         string `json:"customerId"`
+			CustomerAttributes struct {
+				Tags []string `json:"tags"`
+			} `json:"customerAttributes"`
+		}
+		if err := json.Unmarshal(items[i], &c); err != nil {
+			res.failures[p] = Failure{Code: int(loyalty.CodeInvalidValue), Message: "customerAttributes.tags: must be a list of strings" + applied}
+			continue
+		}
+		if len(c.CustomerAttributes.Tags) == 0 {
+			continue
+		}
+		err := im.api.addTags(ctx, c.CustomerID, c.CustomerAttributes.Tags)
+		if f, rejected := rejection(err); rejected {
+			f.Message = "customerAttributes.tags: " + f.Message + applied
+			res.failures[p] = f
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("line %d: attach tags: %w", res.rows[p].Line, err)
+		}
 	}
-	if err := json.Unmarshal(item, &c); err != nil {
-		return &Failure{Code: int(loyalty.CodeInvalidValue), Message: "customerAttributes.tags: must be a list of strings; the rest of the row was applied"}, nil
-	}
-	if len(c.CustomerAttributes.Tags) == 0 {
-		return nil, nil
-	}
-	err := im.api.addTags(ctx, c.CustomerID, c.CustomerAttributes.Tags)
-	if f, rejected := rejection(err); rejected {
-		f.Message = "customerAttributes.tags: " + f.Message + "; the rest of the row was applied"
-		return &f, nil
-	}
-	return nil, err
+	return nil
 }
 
 // idempotencyKey derives a batch's Idempotency-Key from what the batch holds: its type, its place in

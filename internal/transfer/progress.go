@@ -47,12 +47,12 @@ type progressBar struct {
 }
 
 func (p *progressBar) Add(rows, failed int) {
+	// The bar only draws; an error writing to the terminal must not stop the import.
+	_ = p.bar.Add(rows)
 	if failed > 0 {
 		p.failed += failed
 		p.bar.Describe(fmt.Sprintf("%s (%d failed)", p.label, p.failed))
 	}
-	// The bar only draws; an error writing to the terminal must not stop the import.
-	_ = p.bar.Add(rows)
 }
 
 func (p *progressBar) Finish() { _ = p.bar.Finish() }

@@ -21,6 +21,37 @@ type report interface {
 
 var reportColumns = []string{"_line", "_code", "_message"}
 
+// lazyReport opens the report's file at the first failure, so that an import without failures
+// leaves no report.
+type lazyReport struct {
+	open   func() (io.WriteCloser, error)
+	format func(io.Writer) report
+	file   io.WriteCloser
+	rep    report
+}
+
+func (r *lazyReport) add(row Row, f Failure) error {
+	if r.rep == nil {
+		file, err := r.open()
+		if err != nil {
+			return fmt.Errorf("open the failure report: %w", err)
+		}
+		r.file, r.rep = file, r.format(file)
+	}
+	return r.rep.add(row, f)
+}
+
+// close flushes and closes the file, if there is one.
+func (r *lazyReport) close() error {
+	if r.file == nil {
+		return nil
+	}
+	if err := errors.Join(r.rep.flush(), r.file.Close()); err != nil {
+		return fmt.Errorf("close the failure report: %w", err)
+	}
+	return nil
+}
+
 type csvReport struct {
 	w       *csv.Writer
 	header  []string

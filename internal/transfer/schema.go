@@ -179,6 +179,16 @@ func (t *Type) kindOf(path string) (kind, bool) {
 	return 0, false
 }
 
+// lookup returns the full path and the kind of a field that a flag (--map, --set) names.
+func (t *Type) lookup(flag, fieldName string) (string, kind, error) {
+	path := t.expand(fieldName)
+	k, ok := t.kindOf(path)
+	if !ok || k == kindSkip {
+		return "", 0, fmt.Errorf("%s %s: %s rows have no field %q", flag, fieldName, t.Name, fieldName)
+	}
+	return path, k, nil
+}
+
 var (
 	numberRE  = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 	integerRE = regexp.MustCompile(`^-?(0|[1-9][0-9]*)$`)

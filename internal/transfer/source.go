@@ -131,6 +131,9 @@ func newCSVSource(r io.Reader, t *Type, m Mapping) (*csvSource, error) {
 	s := &csvSource{r: cr, header: header, typ: t}
 	renamed := map[string]string{} // column -> field
 	for fieldName, col := range m.Rename {
+		if _, _, err := t.lookup("--map", fieldName); err != nil {
+			return nil, err
+		}
 		if !slices.Contains(header, col) {
 			return nil, fmt.Errorf("--map %s=%s: the file has no column %q", fieldName, col, col)
 		}
@@ -161,10 +164,9 @@ func newCSVSource(r io.Reader, t *Type, m Mapping) (*csvSource, error) {
 		s.columns = append(s.columns, column{index: i, header: h, path: path, kind: k})
 	}
 	for _, fieldName := range sortedKeys(m.Set) {
-		path := t.expand(fieldName)
-		k, ok := t.kindOf(path)
-		if !ok || k == kindSkip {
-			return nil, fmt.Errorf("--set %s: %s rows have no field %q", fieldName, t.Name, fieldName)
+		path, k, err := t.lookup("--set", fieldName)
+		if err != nil {
+			return nil, err
 		}
 		value := m.Set[fieldName]
 		if _, err := k.value(value); err != nil {
@@ -258,10 +260,9 @@ type jsonlSource struct {
 func newJSONLSource(r io.Reader, t *Type, m Mapping) (*jsonlSource, error) {
 	s := &jsonlSource{r: bufio.NewReaderSize(r, 1<<20), rename: map[string]string{}, set: map[string]json.RawMessage{}}
 	topLevel := func(flag, fieldName string) (kind, error) {
-		path := t.expand(fieldName)
-		k, ok := t.kindOf(path)
-		if !ok || k == kindSkip {
-			return 0, fmt.Errorf("%s %s: %s rows have no field %q", flag, fieldName, t.Name, fieldName)
+		path, k, err := t.lookup(flag, fieldName)
+		if err != nil {
+			return 0, err
 		}
 		if strings.Contains(path, ".") {
 			return 0, fmt.Errorf("%s %s: with JSONL, only top-level fields can be mapped or set", flag, fieldName)

@@ -58,9 +58,9 @@ func TestCSVRowsBecomeItems(t *testing.T) {
 			`c1,"[{""utm_source"":""mail""}]","[""visa"",""cash""]"`,
 			`{"customerId":"c1","customerAttributes":{"utms":[{"utm_source":"mail"}],"paymentMethods":["visa","cash"]}}`},
 		{"orders", "orders",
-			"customerId,orderId,orderDate,totalPaid,merchant.branch.name,extra.gift,redemption.couponCodes",
-			"c1,o1,2026-01-02T10:00:00Z,19.99,Downtown,yes,\"A, B\"",
-			`{"customerId":"c1","orderId":"o1","orderDate":"2026-01-02T10:00:00Z","totalPaid":19.99,"merchant":{"branch":{"name":"Downtown"}},"extra":{"gift":"yes"},"redemption":{"couponCodes":["A","B"]}}`},
+			"customerId,orderId,orderDate,totalPaid,redemption.pointsHoldReference,extra.gift,cashbackConfigurations.returnWindow",
+			"c1,o1,2026-01-02T10:00:00Z,19.99,h-1,yes,14",
+			`{"customerId":"c1","orderId":"o1","orderDate":"2026-01-02T10:00:00Z","totalPaid":19.99,"redemption":{"pointsHoldReference":"h-1"},"extra":{"gift":"yes"},"cashbackConfigurations":{"returnWindow":14}}`},
 		{"adjustments", "adjustments", "customerId,points,reason", "c1,-50,correction",
 			`{"customerId":"c1","points":-50,"reason":"correction"}`},
 		{"events", "events", "customerId,event,metadata.rating,metadata.product", "c1,review,5,p-1",
@@ -131,6 +131,7 @@ func TestCSVLayout(t *testing.T) {
 		{"two columns for one field", "customers", "custom.x,customerAttributes.custom.x", Mapping{}, "both hold customerAttributes.custom.x"},
 		{"map from a missing column", "customers", "id", Mapping{Rename: map[string]string{"customerId": "Member"}}, `no column "Member"`},
 		{"set an unknown field", "adjustments", "customerId", Mapping{Set: map[string]string{"note": "x"}}, `no field "note"`},
+		{"map an unknown field", "adjustments", "Note", Mapping{Rename: map[string]string{"note": "Note"}}, `no field "note"`},
 		{"set a bad value", "adjustments", "customerId", Mapping{Set: map[string]string{"points": "many"}}, "--set points: must be a whole number"},
 	}
 	for _, c := range errs {
