@@ -38,8 +38,6 @@ const (
 	NoWorkers = -1
 	// DefaultQueueLimit is how many unfinished jobs a tenant may have unless configured.
 	DefaultQueueLimit = 50
-	// DefaultPollInterval is how often idle workers look for new jobs unless configured.
-	DefaultPollInterval = 200 * time.Millisecond
 	// RetryAfter is what a submission over the queue limit is told to wait.
 	RetryAfter = 5 * time.Second
 	// ChunkSize is how many items one transaction applies.
@@ -57,6 +55,8 @@ const (
 	sliceTime   = 2 * time.Second
 	jobTimeout  = 6 * time.Second
 	rescueAfter = 8 * time.Second
+	// pollInterval is how often idle workers look for new jobs, and so how long a new job may wait.
+	pollInterval = 200 * time.Millisecond
 )
 
 // Config configures a Service.
@@ -69,8 +69,6 @@ type Config struct {
 	// QueueLimit is how many queued or running jobs a tenant may have; past it a submission is
 	// refused with 429. 0 means DefaultQueueLimit.
 	QueueLimit int
-	// PollInterval is how often idle workers look for new jobs; 0 means DefaultPollInterval.
-	PollInterval time.Duration
 }
 
 // Service accepts, processes and reports batch jobs.
@@ -94,9 +92,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.QueueLimit <= 0 {
 		cfg.QueueLimit = DefaultQueueLimit
 	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = DefaultPollInterval
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -118,11 +113,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		Workers:              workers,
 		JobTimeout:           jobTimeout,
 		RescueStuckJobsAfter: rescueAfter,
-		// SQLite has no LISTEN; its emulation would poll the single write connection every 50 ms.
-		// database/sql on PostgreSQL has none either. Polling at PollInterval serves both.
+		// SQLite has no LISTEN; River's emulation would poll the single write connection every 50 ms.
+		// database/sql on PostgreSQL has none either. Polling serves both.
 		PollOnly:          true,
-		FetchPollInterval: cfg.PollInterval,
-		FetchCooldown:     min(cfg.PollInterval, river.FetchCooldownDefault),
+		FetchPollInterval: pollInterval,
 	}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}

@@ -132,7 +132,6 @@ func interrupt(t *testing.T, bin string, d store.Dialect, halt func(*server, *te
 		}
 	}
 	halt(srv, t)
-	first := srv
 	db := openDB(t, dsn)
 	var running int
 	err := db.Read(ctx, func(tx *store.Tx) error {
@@ -148,7 +147,6 @@ func interrupt(t *testing.T, bin string, d store.Dialect, halt func(*server, *te
 	defer cancel()
 	waitAll(t, wctx, clientOf(srv, k), jobIDs)
 	t.Logf("the jobs completed %v after the restart", time.Since(restarted).Round(100*time.Millisecond))
-	t.Logf("FIRST %s\nSECOND %s", first.logs, srv.logs)
 	checkLedger(t, db, k.ID, jobIDs, want)
 }
 

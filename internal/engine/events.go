@@ -115,7 +115,7 @@ func (e *Engine) applyEventRules(ctx context.Context, tx *store.Tx, tenantID int
 // eventTransactionID is the ledger transaction id of the points rule ruleID awarded for the stored
 // event eventID.
 func eventTransactionID(eventID int64, ruleID string) string {
-	return fmt.Sprintf("event-%d-%s", eventID, ruleID)
+	return fmt.Sprintf("%sevent:%d:%s", loyalty.GeneratedIDPrefix, eventID, ruleID)
 }
 
 // capReached reports whether the rule has already awarded the customer as often as its caps allow:

@@ -86,7 +86,7 @@ func (e *Engine) Manual(ctx context.Context, tx *store.Tx, tenantID int64, req *
 		return ManualResult{}, err
 	}
 	if m.TransactionID == "" {
-		m.TransactionID = newID("adj_")
+		m.TransactionID = newID(loyalty.GeneratedIDPrefix + "adj:")
 	}
 	now := e.Now()
 	if m.Time.IsZero() {

@@ -114,10 +114,15 @@ func (s *Server) getCustomerDetails(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, CustomerDetails{GameballID: c.GameballID, CustomerID: c.CustomerID, Email: c.Email,
-		Mobile: c.Mobile, Guest: c.Guest, CustomerAttributes: detailedAttributes{c.Attributes, c.Tags},
-		CreatedAt: c.CreatedAt.Format(timeFormat), UpdatedAt: c.UpdatedAt.Format(timeFormat)})
+	writeJSON(w, http.StatusOK, customerDetails(c))
 	return nil
+}
+
+// customerDetails is a customer as GET /customers/{customerId}/details shows it.
+func customerDetails(c loyalty.Customer) CustomerDetails {
+	return CustomerDetails{GameballID: c.GameballID, CustomerID: c.CustomerID, Email: c.Email,
+		Mobile: c.Mobile, Guest: c.Guest, CustomerAttributes: detailedAttributes{c.Attributes, c.Tags},
+		CreatedAt: c.CreatedAt.Format(timeFormat), UpdatedAt: c.UpdatedAt.Format(timeFormat)}
 }
 
 func (s *Server) deleteCustomer(w http.ResponseWriter, r *http.Request) error {

@@ -100,10 +100,3 @@ func (s *Server) customerPage(r *http.Request, fn func(*store.Tx, loyalty.Custom
 	})
 	return more, cursor, err
 }
-
-// customerDetails is a customer as GET /customers/{customerId}/details shows it.
-func customerDetails(c loyalty.Customer) CustomerDetails {
-	return CustomerDetails{GameballID: c.GameballID, CustomerID: c.CustomerID, Email: c.Email,
-		Mobile: c.Mobile, Guest: c.Guest, CustomerAttributes: detailedAttributes{c.Attributes, c.Tags},
-		CreatedAt: c.CreatedAt.Format(timeFormat), UpdatedAt: c.UpdatedAt.Format(timeFormat)}
-}

@@ -223,7 +223,7 @@ type Order struct {
 func (r *OrderRequest) Parse(rules Rules) (Order, error) {
 	o := Order{CustomerID: r.CustomerID, OrderID: r.OrderID, LineItems: r.LineItems, Extra: r.Extra,
 		Channel: r.Channel, CartID: r.CartID}
-	err := FirstError(CheckID("customerId", r.CustomerID), CheckID("orderId", r.OrderID),
+	err := FirstError(CheckID("customerId", r.CustomerID), CheckNewTransactionID("orderId", r.OrderID),
 		CheckString("cartId", r.CartID, MaxShortString), checkExtra("extra", r.Extra))
 	if err != nil {
 		return o, err
@@ -290,7 +290,7 @@ type Cashback struct {
 // Parse checks the request under the program's rules.
 func (r *CashbackRequest) Parse(rules Rules) (Cashback, error) {
 	c := Cashback{CustomerID: r.CustomerID, TransactionID: r.TransactionID}
-	err := FirstError(CheckID("customerId", r.CustomerID), CheckID("transactionId", r.TransactionID))
+	err := FirstError(CheckID("customerId", r.CustomerID), CheckNewTransactionID("transactionId", r.TransactionID))
 	if err != nil {
 		return c, err
 	}
@@ -334,7 +334,7 @@ func (r *ManualRequest) Parse(rules Rules) (Manual, error) {
 	err := FirstError(CheckID("customerId", r.CustomerID), CheckString("username", r.Username, MaxShortString),
 		CheckString("reason", r.Reason, MaxReasonLength))
 	if err == nil && r.TransactionID != "" {
-		err = CheckID("transactionId", r.TransactionID)
+		err = CheckNewTransactionID("transactionId", r.TransactionID)
 	}
 	if err != nil {
 		return m, err
@@ -464,7 +464,7 @@ type Redemption struct {
 // Parse checks the request under the program's rules.
 func (r *RedeemRequest) Parse(rules Rules) (Redemption, error) {
 	x := Redemption{CustomerID: r.CustomerID, TransactionID: r.TransactionID, HoldReference: r.HoldReference, Reason: r.Reason}
-	err := FirstError(CheckID("customerId", r.CustomerID), CheckID("transactionId", r.TransactionID),
+	err := FirstError(CheckID("customerId", r.CustomerID), CheckNewTransactionID("transactionId", r.TransactionID),
 		CheckString("reason", r.Reason, MaxReasonLength))
 	if err != nil {
 		return x, err

@@ -37,6 +37,22 @@ func CheckID(field, v string) error {
 	return nil
 }
 
+// GeneratedIDPrefix starts every transaction id that Tally makes itself (event awards, adjustments
+// without an id). Clients cannot choose ids with it, so a generated id never collides with theirs.
+const GeneratedIDPrefix = "tally:"
+
+// CheckNewTransactionID validates an id a client chooses for a new transaction or order: CheckID,
+// and not in the namespace of generated ids.
+func CheckNewTransactionID(field, v string) error {
+	if err := CheckID(field, v); err != nil {
+		return err
+	}
+	if strings.HasPrefix(v, GeneratedIDPrefix) {
+		return FieldErrorf(CodeInvalidValue, field, "must not start with %q, which Tally reserves for the ids it generates", GeneratedIDPrefix)
+	}
+	return nil
+}
+
 // CheckString validates an optional free-text field: valid UTF-8 and at most max characters.
 func CheckString(field, v string, max int) error {
 	if !utf8.ValidString(v) {
