@@ -32,7 +32,9 @@ type CustomerAttributes struct {
 	TotalOrders       *int64                     `json:"totalOrders,omitempty"`
 	AvgOrderAmount    *json.Number               `json:"avgOrderAmount,omitempty"`
 	Custom            map[string]json.RawMessage `json:"custom,omitempty"`
-	Tags              []string                   `json:"tags,omitempty"`
+	// Tags, when not nil, replace the customer's tags: an empty, non-nil slice removes them all
+	// (omitzero sends it, where omitempty would drop it), and nil keeps them.
+	Tags []string `json:"tags,omitzero"`
 }
 
 // CustomerRequest creates or updates a customer.

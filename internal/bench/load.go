@@ -55,8 +55,12 @@ func numbered(n, size int, item func(g *workload.Gen, i int) workload.Item) batc
 // accepted and not yet ended, and waits until every accepted batch has ended. Its time runs from
 // the first submission to the moment the last batch was seen ended.
 func (r *runner) load(ctx context.Context, typ string, submitters int, poll time.Duration, next batches) (Throughput, error) {
+	cpuBefore, err := r.srv.cpuTime()
+	if err != nil {
+		return Throughput{}, err
+	}
 	g, ctx := errgroup.WithContext(ctx)
-	tr := &tracker{c: r.c, typ: typ, waiting: map[int64]chan client.Batch{}}
+	tr := &tracker{c: r.c, typ: typ, page: min(2*submitters*r.cfg.InFlight, maxPage), waiting: map[int64]chan client.Batch{}}
 	trCtx, stopTracker := context.WithCancel(ctx)
 	g.Go(func() error { return tr.run(trCtx, poll) })
 	rec := &recorder{start: time.Now()}
@@ -77,7 +81,16 @@ func (r *runner) load(ctx context.Context, typ string, submitters int, poll time
 	if err := g.Wait(); err != nil {
 		return Throughput{}, err
 	}
-	return rec.throughput(), nil
+	cpuAfter, err := r.srv.cpuTime()
+	if err != nil {
+		return Throughput{}, err
+	}
+	t := rec.throughput()
+	t.ServerCPUSeconds = (cpuAfter - cpuBefore).Seconds()
+	if t.Items > 0 {
+		t.ServerCPUMicrosPerItem = float64((cpuAfter - cpuBefore).Microseconds()) / float64(t.Items)
+	}
+	return t, nil
 }
 
 // submitter submits batches until next has none left, then waits for its batches to end.
@@ -148,11 +161,17 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// tracker watches the jobs of one type: it reads the newest jobs of the type, without their
-// results, every poll, and tells the watchers of the jobs that have ended.
+// maxPage is the most jobs the server lists in one page.
+const maxPage = 200
+
+// tracker watches the jobs of one type: every poll it reads a page of the newest jobs of the type,
+// without their results, and tells the watchers of the jobs that have ended. The page holds twice
+// as many jobs as may be in flight; a watched job that newer ones have pushed out of it is read
+// alone.
 type tracker struct {
-	c   *client.Client
-	typ string
+	c    *client.Client
+	typ  string
+	page int
 
 	mu      sync.Mutex
 	waiting map[int64]chan client.Batch
@@ -167,6 +186,27 @@ func (t *tracker) watch(id int64) <-chan client.Batch {
 	return ch
 }
 
+// ended tells the job's watcher, if it has one, that it has ended.
+func (t *tracker) ended(j client.Batch) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if ch, ok := t.waiting[j.JobID]; ok {
+		ch <- j
+		delete(t.waiting, j.JobID)
+	}
+}
+
+// watched returns the ids of the jobs watched now.
+func (t *tracker) watched() []int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ids := make([]int64, 0, len(t.waiting))
+	for id := range t.waiting {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
 // run polls until ctx is done.
 func (t *tracker) run(ctx context.Context, poll time.Duration) error {
 	tick := time.NewTicker(poll)
@@ -177,28 +217,44 @@ func (t *tracker) run(ctx context.Context, poll time.Duration) error {
 			return nil
 		case <-tick.C:
 		}
-		t.mu.Lock()
-		idle := len(t.waiting) == 0
-		t.mu.Unlock()
-		if idle {
-			continue
-		}
-		page, err := t.c.ListBatches(ctx, "", t.typ, maxTracked, "")
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err != nil {
+		if err := t.poll(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
 			return fmt.Errorf("read the %s jobs: %w", t.typ, err)
 		}
-		t.mu.Lock()
-		for _, j := range page.Jobs {
-			if ch, ok := t.waiting[j.JobID]; ok && j.Ended() {
-				ch <- j
-				delete(t.waiting, j.JobID)
-			}
-		}
-		t.mu.Unlock()
 	}
+}
+
+func (t *tracker) poll(ctx context.Context) error {
+	ids := t.watched()
+	if len(ids) == 0 {
+		return nil
+	}
+	page, err := t.c.ListBatches(ctx, "", t.typ, t.page, "")
+	if err != nil {
+		return err
+	}
+	listed := map[int64]bool{}
+	for _, j := range page.Jobs {
+		listed[j.JobID] = true
+		if j.Ended() {
+			t.ended(j)
+		}
+	}
+	for _, id := range ids {
+		if listed[id] {
+			continue
+		}
+		j, err := t.c.GetBatch(ctx, id)
+		if err != nil {
+			return err
+		}
+		if j.Ended() {
+			t.ended(j)
+		}
+	}
+	return nil
 }
 
 // recorder collects what a load measures.

@@ -66,6 +66,11 @@ type Throughput struct {
 	// processed (startedAt to completedAt).
 	QueueWaitMeanMs  float64 `json:"queueWaitMeanMs"`
 	ProcessingMeanMs float64 `json:"processingMeanMs"`
+	// ServerCPUSeconds is the CPU time the server's process used meanwhile (0 when the server is
+	// not ours; in process it includes the load generator's, and PostgreSQL's own processes are
+	// never in it). Per item, it barely moves with other work on the machine, unlike the rates.
+	ServerCPUSeconds       float64 `json:"serverCpuSeconds"`
+	ServerCPUMicrosPerItem float64 `json:"serverCpuMicrosPerItem"`
 }
 
 // TypeResult is the figures of one batch type.
@@ -107,11 +112,12 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(&b, "server: %s %s; %d customers seeded; %d submitters × %d in flight; batches of %d; %gs per type\n",
 		rep.Server, rep.Database, s.Customers, s.Submitters, s.InFlight, s.BatchSize, s.DurationSeconds)
 	if rep.Seed != nil {
-		fmt.Fprintf(&b, "seeding: %d customers created at %.0f items/s\n", rep.Seed.Items, rep.Seed.ItemsPerSecond)
+		fmt.Fprintf(&b, "seeding: %d customers created at %.0f items/s, %.0f µs of server CPU each\n", rep.Seed.Items,
+			rep.Seed.ItemsPerSecond, rep.Seed.ServerCPUMicrosPerItem)
 	}
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "type\titems/s\titems\tfailed\taccept p50 ms\tp99 ms\tqueue wait ms\tprocessing ms\tsingles s\t1 batch s\tspeedup\tpeak RSS MB\t")
+	fmt.Fprintln(tw, "type\titems/s\titems\tfailed\tCPU µs/item\taccept p50 ms\tp99 ms\tqueue wait ms\tprocessing ms\tsingles s\t1 batch s\tspeedup\tpeak RSS MB\t")
 	for _, t := range rep.Types {
 		th := t.Throughput
 		singles, batch, speedup := "-", "-", "-"
@@ -120,9 +126,9 @@ func (rep *Report) WriteTable(w io.Writer) error {
 			batch = fmt.Sprintf("%.3f", median(sp.BatchSeconds))
 			speedup = fmt.Sprintf("%.1f×", sp.Speedup)
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%d\t%d\t%.1f\t%.1f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t\n", t.Type, th.ItemsPerSecond, th.Items,
-			th.Failed, th.AcceptP50Ms, th.AcceptP99Ms, th.QueueWaitMeanMs, th.ProcessingMeanMs, singles, batch, speedup,
-			megabytes(t.PeakRSSBytes))
+		fmt.Fprintf(tw, "%s\t%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t\n",
+			t.Type, th.ItemsPerSecond, th.Items, th.Failed, th.ServerCPUMicrosPerItem, th.AcceptP50Ms, th.AcceptP99Ms,
+			th.QueueWaitMeanMs, th.ProcessingMeanMs, singles, batch, speedup, megabytes(t.PeakRSSBytes))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

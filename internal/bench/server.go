@@ -35,16 +35,66 @@ type server struct {
 	url, apiKey, secretKey string
 	mode                   string
 	database               string // "sqlite" or "postgres"; empty when the server is not ours
-	// peakRSS returns the server's peak resident memory so far in bytes, 0 when unknown.
-	peakRSS func() (int64, error)
-	stop    func() error
+	// proc names the server's process under /proc: its pid, "self" when it runs in this process,
+	// empty when it is not ours.
+	proc string
+	stop func() error
+}
+
+// peakRSS returns the server's peak resident memory so far (VmHWM) in bytes; 0 when the server is
+// not ours.
+func (s *server) peakRSS() (int64, error) {
+	if s.proc == "" {
+		return 0, nil
+	}
+	data, err := os.ReadFile("/proc/" + s.proc + "/status")
+	if err != nil {
+		return 0, fmt.Errorf("bench: read the server's memory: %w", err)
+	}
+	kb, ok := procField(string(data), "VmHWM")
+	if !ok {
+		return 0, fmt.Errorf("bench: /proc/%s/status has no VmHWM", s.proc)
+	}
+	return kb * 1024, nil
+}
+
+// clockTicks is the unit of the CPU times in /proc/<pid>/stat, USER_HZ, which Linux fixes at 100
+// on every architecture Go supports.
+const clockTicks = 100
+
+// cpuTime returns the CPU time, user and system, the server's process has used; 0 when the server
+// is not ours.
+func (s *server) cpuTime() (time.Duration, error) {
+	if s.proc == "" {
+		return 0, nil
+	}
+	data, err := os.ReadFile("/proc/" + s.proc + "/stat")
+	if err != nil {
+		return 0, fmt.Errorf("bench: read the server's CPU time: %w", err)
+	}
+	// The command name, in parentheses, may hold spaces; utime and stime are the 12th and 13th
+	// fields after it.
+	_, rest, ok := strings.Cut(string(data), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("bench: /proc/%s/stat is not as expected", s.proc)
+	}
+	var ticks int64
+	for _, f := range fields[11:13] {
+		n, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: /proc/%s/stat: %w", s.proc, err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
 // startServer starts the server cfg asks for, with a tenant of its own, or names the one given.
 func startServer(ctx context.Context, cfg Config) (*server, error) {
 	if cfg.Server != "" {
 		return &server{url: cfg.Server, apiKey: cfg.APIKey, secretKey: cfg.SecretKey, mode: modeExternal,
-			peakRSS: func() (int64, error) { return 0, nil }, stop: func() error { return nil }}, nil
+			stop: func() error { return nil }}, nil
 	}
 	database := store.SQLite.String()
 	if store.IsPostgres(cfg.DB) {
@@ -89,8 +139,7 @@ func startInProcess(ctx context.Context, cfg Config, database string) (*server, 
 	done := make(chan error, 1)
 	go func() { done <- a.Serve(serveCtx, ln) }()
 	return &server{url: "http://" + ln.Addr().String(), apiKey: keys.APIKey, secretKey: keys.SecretKey,
-		mode: modeInProcess, database: database,
-		peakRSS: func() (int64, error) { return readPeakRSS("self") },
+		mode: modeInProcess, database: database, proc: "self",
 		stop: func() error {
 			cancel()
 			return errors.Join(<-done, a.Close())
@@ -152,9 +201,8 @@ func startChild(ctx context.Context, cfg Config, database string) (*server, erro
 	case <-ctx.Done():
 		return nil, errors.Join(ctx.Err(), stop())
 	}
-	pid := strconv.Itoa(cmd.Process.Pid)
 	return &server{url: "http://" + addr, apiKey: keys.APIKey, secretKey: keys.SecretKey, mode: modeChild,
-		database: database, peakRSS: func() (int64, error) { return readPeakRSS(pid) }, stop: stop}, nil
+		database: database, proc: strconv.Itoa(cmd.Process.Pid), stop: stop}, nil
 }
 
 // readChildLog reads the child's JSON log until it ends: it sends the address from the line that
@@ -185,19 +233,6 @@ func readChildLog(r io.Reader, progress io.Writer, addrc chan<- string) {
 			fmt.Fprintf(progress, "server: log: %v\n", err)
 		}
 	}
-}
-
-// readPeakRSS returns VmHWM, the peak resident set size, of process pid ("self" for this one).
-func readPeakRSS(pid string) (int64, error) {
-	data, err := os.ReadFile("/proc/" + pid + "/status")
-	if err != nil {
-		return 0, fmt.Errorf("bench: read the server's memory: %w", err)
-	}
-	kb, ok := procField(string(data), "VmHWM")
-	if !ok {
-		return 0, fmt.Errorf("bench: /proc/%s/status has no VmHWM", pid)
-	}
-	return kb * 1024, nil
 }
 
 // procField reads a "Name:   123 kB" line of a /proc file, in kB.

@@ -181,7 +181,7 @@ func TestBatchProcesses(t *testing.T) {
 		var jobIDs []int64
 		for seed := range 20 {
 			// Every batch touches the same 30 customers, so the processes contend for them.
-			items, w := adjustments(100, 30, seed)
+			items, w := adjustments(50, 30, seed)
 			created, err := clients[seed%2].SubmitBatch(ctx, "balance-adjustment", items, "")
 			if err != nil {
 				t.Fatal(err)

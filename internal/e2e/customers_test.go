@@ -92,6 +92,54 @@ func TestCustomers(t *testing.T) {
 			wantError(t, err, http.StatusNotFound, 7000)
 		})
 
+		t.Run("tags in the profile", func(t *testing.T) {
+			upsert := func(attrs *client.CustomerAttributes) {
+				t.Helper()
+				if _, err := a.PublicKey.UpsertCustomer(ctx, client.CustomerRequest{CustomerID: "cust-tags", CustomerAttributes: attrs}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wantTags := func(want ...string) client.Customer {
+				t.Helper()
+				c, err := a.Client.CustomerDetails(ctx, "cust-tags")
+				if err != nil || !slices.Equal(c.CustomerAttributes.Tags, want) {
+					t.Fatalf("tags %q (%v), want %q", c.CustomerAttributes.Tags, err, want)
+				}
+				return c
+			}
+			upsert(&client.CustomerAttributes{City: "Cairo", Tags: []string{"vip", " early ", "vip"}})
+			wantTags("vip", "early")
+			var attrs string
+			err := env.App.DB.Read(ctx, func(tx *store.Tx) error {
+				return tx.QueryRow(ctx, `SELECT attributes FROM customers WHERE tenant_id = ? AND customer_id = ?`, a.ID, "cust-tags").Scan(&attrs)
+			})
+			if err != nil || strings.Contains(attrs, "tags") {
+				t.Fatalf("stored attributes %s (%v), want no tags among them", attrs, err)
+			}
+
+			upsert(&client.CustomerAttributes{Country: "EG"}) // no tags: they stay
+			if c := wantTags("vip", "early"); c.CustomerAttributes.City != "Cairo" || c.CustomerAttributes.Country != "EG" {
+				t.Fatalf("attributes %+v", c.CustomerAttributes)
+			}
+			upsert(&client.CustomerAttributes{Tags: []string{}}) // []: none left
+			wantTags()
+
+			upsert(&client.CustomerAttributes{Tags: []string{"vip"}})
+			tooLong := strings.Repeat("t", 65)
+			for _, id := range []string{"cust-tags", "cust-untagged"} {
+				body := fmt.Sprintf(`{"customerId":%q,"customerAttributes":{"city":"Giza","tags":[%q,"ok"]}}`, id, tooLong)
+				e := wantError(t, raw(a.PublicKey, http.MethodPost, "/customers", body), http.StatusUnprocessableEntity, 3003)
+				if len(e.Errors) == 0 || e.Errors[0].Field != "customerAttributes.tags[0]" {
+					t.Fatalf("errors %+v, want field customerAttributes.tags[0]", e.Errors)
+				}
+			}
+			if c := wantTags("vip"); c.CustomerAttributes.City != "Cairo" {
+				t.Fatalf("the refused upsert changed the city to %q", c.CustomerAttributes.City)
+			}
+			_, err = a.Client.GetCustomer(ctx, "cust-untagged")
+			wantError(t, err, http.StatusNotFound, 7000)
+		})
+
 		t.Run("tenant isolation", func(t *testing.T) {
 			_, err := b.Client.GetCustomer(ctx, "cust-1")
 			wantError(t, err, http.StatusNotFound, 7000)

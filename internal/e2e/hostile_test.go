@@ -16,7 +16,8 @@ import (
 var hostileBodies = []string{
 	``, `null`, `{`, `}`, `[]`, `[{}]`, `{}`, `"text"`, `42`, `true`, `{"a":1}{"b":2}`, "\x00\xff\xfe",
 	`{"customerId":null}`, `{"customerId":{"$ne":""}}`, `{"customerId":["c"]}`, `{"customerId":1e400}`,
-	`{"customerId":"c\u0000"}`, `{"customerId":"` + strings.Repeat("x", 10_000) + `"}`,
+	`{"customerId":"c\u0000"}`, `{"customerId":"c","email":"nul\u0000"}`, `{"customerId":"` + strings.Repeat("x", 10_000) + `"}`,
+	"{\"customerId\":\"c\",\"customerAttributes\":{\"custom\":{\"k\":\"\xff\"}}}", "{\"body\":[{\"customerId\":\"\xff\"}]}",
 	`{"customerId":"c","points":9223372036854775808,"amount":1e308,"totalPaid":-0.000000001}`,
 	`{"body":` + strings.Repeat("[", 40) + strings.Repeat("]", 40) + `}`,
 	`{"a":` + strings.Repeat(`{"a":`, 30) + `1` + strings.Repeat(`}`, 31),
@@ -61,9 +62,9 @@ func bodyOperations(t testing.TB, env *apptest.Env, tn apptest.Tenant) (ops []op
 			continue
 		}
 		path, ok := o.fill(own.ids)
-		tmpl, known := isolationBodies[o.String()]
+		tmpl, known := requestBodies[o.String()]
 		if !ok || !known {
-			t.Fatalf("%v: no ids for its path or no body in isolationBodies", o)
+			t.Fatalf("%v: no ids for its path or no body in requestBodies", o)
 		}
 		ops, paths, valid = append(ops, o), append(paths, path), append(valid, fillBody(tmpl, own.ids))
 	}

@@ -69,7 +69,7 @@ func TestSecretsNeverLeakFullRun(t *testing.T) {
 		}
 		body := ""
 		if o.Body {
-			body = fillBody(isolationBodies[o.String()], own.ids)
+			body = fillBody(requestBodies[o.String()], own.ids)
 		}
 		for i, cred := range credentials {
 			base := bases[i%len(bases)]

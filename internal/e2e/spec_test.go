@@ -126,3 +126,40 @@ func send(t testing.TB, method, url, apiKey, secretKey, body string) (*http.Resp
 	}
 	return resp, string(data)
 }
+
+// requestBodies are valid request bodies of the operations that take one. Each {param} stands for
+// the id of an object of that name (see fillBody): the isolation test fills in another tenant's ids,
+// the others the tenant's own. An operation that takes a body and is missing here fails the tests
+// that call every operation: add its body.
+var requestBodies = map[string]string{
+	"POST /customers":                     `{"customerId":"{customerId}","email":"b@example.com"}`,
+	"POST /customers/{customerId}/tags":   `{"tags":"b-tag"}`,
+	"DELETE /customers/{customerId}/tags": `{"tags":"b-tag"}`,
+	"POST /events":                        `{"customerId":"{customerId}","events":{"login":{}}}`,
+	"PUT /configurations/program":         `{"pointsName":"b-points"}`,
+	"POST /orders":                        `{"customerId":"{customerId}","orderId":"{orderId}","orderDate":"2026-01-01T08:00:00Z","totalPaid":10}`,
+	"POST /transactions/cashback":         `{"customerId":"{customerId}","transactionId":"{transactionId}","transactionTime":"2026-01-01T08:00:00Z","amount":10}`,
+	"POST /transactions/manual":           `{"customerId":"{customerId}","transactionId":"{transactionId}","points":-1,"reason":"b"}`,
+	"POST /transactions/hold":             `{"customerId":"{customerId}","transactionTime":"2026-01-01T08:00:00Z","pointsToHold":1}`,
+	"POST /transactions/redeem":           `{"customerId":"{customerId}","transactionId":"b-redeem","transactionTime":"2026-01-01T08:00:00Z","holdReference":"{holdReference}"}`,
+	"POST /transactions/refund":           `{"customerId":"{customerId}","refundTransactionId":"b-refund","reverseTransactionId":"{orderId}","transactionTime":"2026-01-01T08:00:00Z"}`,
+	"POST /batch/customers":               `{"body":[{"customerId":"{customerId}"}]}`,
+	"POST /batch/orders":                  `{"body":[{"customerId":"{customerId}","orderId":"{orderId}","orderDate":"2026-01-01T08:00:00Z","totalPaid":10}]}`,
+	"POST /batch/orders/transactions":     `{"body":["{orderId}"]}`,
+	"POST /batch/balance-inquiry":         `{"body":[{"customerId":"{customerId}"}]}`,
+	"POST /batch/balance-adjustment":      `{"body":[{"customerId":"{customerId}","points":-1,"reason":"b"}]}`,
+	"POST /batch/cashback":                `{"body":[{"customerId":"{customerId}","transactionId":"{transactionId}","transactionTime":"2026-01-01T08:00:00Z","amount":10}]}`,
+	"POST /batch/redeem":                  `{"body":[{"customerId":"{customerId}","transactionId":"b-redeem-2","transactionTime":"2026-01-01T08:00:00Z","holdReference":"{holdReference}"}]}`,
+	"POST /batch/events":                  `{"body":[{"customerId":"{customerId}","events":{"login":{}}}]}`,
+}
+
+// fillBody replaces each {param} of a body template with the id of that name in ids, or, where ids
+// has none (the server lacks the route that makes such an object), with a fresh id "b-param".
+func fillBody(tmpl string, ids map[string]string) string {
+	return pathParam.ReplaceAllStringFunc(tmpl, func(m string) string {
+		if id, ok := ids[m[1:len(m)-1]]; ok {
+			return id
+		}
+		return "b-" + m[1:len(m)-1]
+	})
+}

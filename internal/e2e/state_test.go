@@ -176,3 +176,20 @@ func render(tables map[string][]dbRow, keep func(table string, r dbRow) bool) st
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
 }
+
+// lineDiff lists the lines only in before (-) and only in after (+).
+func lineDiff(before, after string) string {
+	was, is := strings.Split(before, "\n"), strings.Split(after, "\n")
+	var out []string
+	for _, l := range was {
+		if !slices.Contains(is, l) {
+			out = append(out, "- "+l)
+		}
+	}
+	for _, l := range is {
+		if !slices.Contains(was, l) {
+			out = append(out, "+ "+l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -17,7 +17,8 @@ type CustomerResult struct {
 	Created    bool   `json:"created" doc:"True when this call created the customer."`
 }
 
-// UpsertCustomer creates the customer or updates the stored profile with the fields the request sets.
+// UpsertCustomer creates the customer or updates the stored profile with the fields the request sets;
+// customerAttributes.tags, when set, replace the customer's tags.
 func (e *Engine) UpsertCustomer(ctx context.Context, tx *store.Tx, tenantID int64, req *loyalty.CustomerRequest) (CustomerResult, error) {
 	if err := req.Validate(); err != nil {
 		return CustomerResult{}, err
@@ -37,7 +38,11 @@ func (e *Engine) UpsertCustomer(ctx context.Context, tx *store.Tx, tenantID int6
 	if req.Guest != nil {
 		c.Guest = *req.Guest
 	}
+	if attrs := req.CustomerAttributes; attrs != nil && attrs.Tags != nil {
+		c.Tags = attrs.Tags
+	}
 	c.Attributes = c.Attributes.Merge(req.CustomerAttributes)
+	c.Attributes.Tags = nil // the tags are c.Tags, stored in a column of their own
 	id, err := tx.SaveCustomer(ctx, tenantID, c, e.Now())
 	if err != nil {
 		return CustomerResult{}, err

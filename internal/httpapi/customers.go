@@ -35,6 +35,9 @@ type CustomerView struct {
 	CustomerAttributes publicAttributes `json:"customerAttributes"`
 }
 
+// detailedAttributes are a customer's whole profile with its tags. Tags, being shallower, hides the
+// embedded CustomerAttributes.Tags (which the engine never stores), so the JSON has one "tags" key:
+// the customer's tags, [] when it has none.
 type detailedAttributes struct {
 	loyalty.CustomerAttributes
 	Tags []string `json:"tags"`

@@ -40,6 +40,11 @@ type CustomerAttributes struct {
 	TotalOrders       *int64                     `json:"totalOrders,omitempty"`
 	AvgOrderAmount    *json.Number               `json:"avgOrderAmount,omitempty"`
 	Custom            map[string]json.RawMessage `json:"custom,omitempty"`
+	// Tags, when present, replace the customer's tags: [] removes them all, and an update that
+	// leaves the field out keeps them. They follow the rules of the tag endpoints: each is trimmed,
+	// empty and repeated tags are dropped, and at most MaxTags of at most MaxTagLength characters
+	// remain. They are stored as the customer's Tags, never among the stored attributes.
+	Tags []string `json:"tags,omitempty" doc:"Replaces the customer's tags when present; [] removes them all."`
 }
 
 // CustomerRequest is the body of POST /customers and one item of the customers batch.
@@ -51,7 +56,8 @@ type CustomerRequest struct {
 	CustomerAttributes *CustomerAttributes `json:"customerAttributes,omitempty"`
 }
 
-// Validate checks the request against the documented limits.
+// Validate checks the request against the documented limits and puts customerAttributes.tags in
+// the form a customer holds them (see CustomerAttributes.Tags).
 func (r *CustomerRequest) Validate() error {
 	err := FirstError(
 		CheckID("customerId", r.CustomerID),
@@ -95,6 +101,13 @@ func (a *CustomerAttributes) validate(prefix string) error {
 		if err := CheckString(fmt.Sprintf("%spaymentMethods[%d]", prefix, i), p, MaxShortString); err != nil {
 			return err
 		}
+	}
+	if a.Tags != nil {
+		tags, err := cleanTags(a.Tags, prefix+"tags", func(i int) string { return fmt.Sprintf("%stags[%d]", prefix, i) })
+		if err != nil {
+			return err
+		}
+		a.Tags = tags
 	}
 	if a.TotalOrders != nil && *a.TotalOrders < 0 {
 		return FieldErrorf(CodeInvalidValue, prefix+"totalOrders", "must not be negative")
@@ -186,25 +199,37 @@ type Customer struct {
 	UpdatedAt  time.Time          `json:"updatedAt"`
 }
 
-// ParseTags splits the reference API's comma-separated tag list, trimming spaces and dropping
-// empty and repeated entries.
+// ParseTags splits the reference API's comma-separated tag list by the rules of cleanTags; the list
+// must name at least one tag.
 func ParseTags(field, list string) ([]string, error) {
-	var tags []string
-	for _, t := range strings.Split(list, ",") {
-		t = strings.TrimSpace(t)
-		if t == "" || slices.Contains(tags, t) {
-			continue
-		}
-		if err := CheckString(field, t, MaxTagLength); err != nil {
-			return nil, err
-		}
-		tags = append(tags, t)
+	tags, err := cleanTags(strings.Split(list, ","), field, func(int) string { return field })
+	if err != nil {
+		return nil, err
 	}
 	if len(tags) == 0 {
 		return nil, FieldErrorf(CodeMissingArguments, field, "must name at least one tag")
 	}
-	if len(tags) > MaxTags {
-		return nil, FieldErrorf(CodeInvalidValue, field, "must name at most %d tags", MaxTags)
-	}
 	return tags, nil
+}
+
+// cleanTags returns tags in the form a customer holds them: each trimmed, empty and repeated ones
+// dropped, each of the rest at most MaxTagLength characters, and at most MaxTags of them. The result
+// is never nil. An error names the list as field and its i-th tag as tagField(i).
+func cleanTags(tags []string, field string, tagField func(i int) string) ([]string, error) {
+	clean := []string{}
+	for i, t := range tags {
+		t = strings.TrimSpace(t)
+		if t == "" || slices.Contains(clean, t) {
+			continue
+		}
+		if err := CheckString(tagField(i), t, MaxTagLength); err != nil {
+			return nil, err
+		}
+		// Stopping at the first tag too many also bounds the cost of the look-ups above.
+		if len(clean) == MaxTags {
+			return nil, FieldErrorf(CodeInvalidValue, field, "must name at most %d tags", MaxTags)
+		}
+		clean = append(clean, t)
+	}
+	return clean, nil
 }

@@ -58,6 +58,9 @@ func CheckString(field, v string, max int) error {
 	if !utf8.ValidString(v) {
 		return FieldErrorf(CodeInvalidValue, field, "must be valid UTF-8")
 	}
+	if strings.ContainsRune(v, 0) { // PostgreSQL cannot store it in text
+		return FieldErrorf(CodeInvalidValue, field, "must not contain the NUL character")
+	}
 	if utf8.RuneCountInString(v) > max {
 		return FieldErrorf(CodeInvalidValue, field, "must be at most %d characters", max)
 	}

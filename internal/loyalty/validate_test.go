@@ -37,3 +37,24 @@ func TestCheckIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckString(t *testing.T) {
+	cases := []struct {
+		v    string
+		ok   bool
+		desc string
+	}{
+		{"plain", true, "plain text"},
+		{"two\nlines", true, "a newline is fine in free text"},
+		{strings.Repeat("é", 10), true, "exactly the limit in characters"},
+		{strings.Repeat("é", 11), false, "over the limit"},
+		{"nul\x00", false, "NUL, which PostgreSQL cannot store"},
+		{"\xff", false, "invalid UTF-8"},
+	}
+	for _, c := range cases {
+		err := CheckString("email", c.v, 10)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: CheckString(%q) = %v, want ok=%v", c.desc, c.v, err, c.ok)
+		}
+	}
+}

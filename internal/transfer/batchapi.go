@@ -18,8 +18,6 @@ type batchAPI interface {
 	// failures waits until the job has ended and returns why each item that did not apply failed,
 	// by the item's index in the batch.
 	failures(ctx context.Context, jobID int64) (map[int]Failure, error)
-	// addTags attaches tags to a customer.
-	addTags(ctx context.Context, customerID string, tags []string) error
 }
 
 // rejection returns the failure of a request that the server refused for what it carried (a 4xx

@@ -108,11 +108,6 @@ func itemFailure(it client.BatchItem) Failure {
 	return Failure{Code: it.Result.Code, Message: msg}
 }
 
-func (a clientAPI) addTags(ctx context.Context, customerID string, tags []string) error {
-	_, err := retry(ctx, func() ([]string, error) { return a.c.AddTags(ctx, customerID, strings.Join(tags, ",")) })
-	return err
-}
-
 // Retrying: the server's Retry-After is obeyed for as long as it asks; an unreachable or
 // overloaded server (no answer, 502, 503, 504) is tried again after growing pauses, a few times.
 const (

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/tally-loyalty/tally/client"
-	"github.com/tally-loyalty/tally/internal/loyalty"
 )
 
 // BatchSize is how many rows go into one batch: the API's limit.
@@ -201,45 +200,7 @@ func (im *importer) send(ctx context.Context, c chunk) chunkResult {
 		}
 		res.failures[positions[index]] = f
 	}
-	if im.opts.Type.tags {
-		res.err = im.attachTags(ctx, &res, items, positions)
-	}
 	return res
-}
-
-// attachTags attaches the tags of the customers of a chunk that applied, which the customers batch
-// leaves alone; a customer whose tags are refused joins the chunk's failures. Adding a tag a
-// customer has is harmless, so a re-run may attach them again.
-func (im *importer) attachTags(ctx context.Context, res *chunkResult, items []json.RawMessage, positions []int) error {
-	const applied = "; the rest of the row was applied"
-	for i, p := range positions {
-		if _, failed := res.failures[p]; failed {
-			continue
-		}
-		var c struct {
-			CustomerID         string `json:"customerId"`
-			CustomerAttributes struct {
-				Tags []string `json:"tags"`
-			} `json:"customerAttributes"`
-		}
-		if err := json.Unmarshal(items[i], &c); err != nil {
-			res.failures[p] = Failure{Code: int(loyalty.CodeInvalidValue), Message: "customerAttributes.tags: must be a list of strings" + applied}
-			continue
-		}
-		if len(c.CustomerAttributes.Tags) == 0 {
-			continue
-		}
-		err := im.api.addTags(ctx, c.CustomerID, c.CustomerAttributes.Tags)
-		if f, rejected := rejection(err); rejected {
-			f.Message = "customerAttributes.tags: " + f.Message + applied
-			res.failures[p] = f
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("line %d: attach tags: %w", res.rows[p].Line, err)
-		}
-	}
-	return nil
 }
 
 // idempotencyKey derives a batch's Idempotency-Key from what the batch holds: its type, its place in

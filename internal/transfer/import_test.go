@@ -25,15 +25,14 @@ type fakeBatches struct {
 	jobs     map[string]int64 // by Idempotency-Key
 	bodies   map[int64][]json.RawMessage
 	failed   map[int64]map[int]Failure
-	applied  map[string]int      // times each item was applied, by its text
-	tags     map[string][]string // attached, by customer
+	applied  map[string]int // times each item was applied, by its text
 	fail     func(item json.RawMessage) *Failure
 	accepted func(jobs int) // called after each new job, with the number of jobs so far
 }
 
 func newFake() *fakeBatches {
 	return &fakeBatches{jobs: map[string]int64{}, bodies: map[int64][]json.RawMessage{}, failed: map[int64]map[int]Failure{},
-		applied: map[string]int{}, tags: map[string][]string{}}
+		applied: map[string]int{}}
 }
 
 func (f *fakeBatches) submit(ctx context.Context, batchType string, items []json.RawMessage, key string) (int64, error) {
@@ -86,20 +85,6 @@ func (f *fakeBatches) failures(ctx context.Context, jobID int64) (map[int]Failur
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.failed[jobID], nil
-}
-
-func (f *fakeBatches) addTags(ctx context.Context, customerID string, tags []string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if customerID == "no-such-customer" {
-		return &client.Error{StatusCode: http.StatusNotFound, Code: 7000, Message: "customer not found"}
-	}
-	for _, t := range tags {
-		if !slices.Contains(f.tags[customerID], t) {
-			f.tags[customerID] = append(f.tags[customerID], t)
-		}
-	}
-	return nil
 }
 
 // reportBuffer is a failure report in memory.
@@ -196,8 +181,20 @@ func TestImportResumesWithoutApplyingTwice(t *testing.T) {
 			t.Fatalf("%s applied %d times", item, n)
 		}
 	}
-	if len(api.tags) != 6 || !slices.Equal(api.tags["c01007"], []string{"vip", "early"}) {
-		t.Fatalf("tags %v", api.tags)
+	// Tags travel in the item itself; a row with an empty tags cell leaves them out.
+	tagged := `{"customerId":"c01007","customerAttributes":{"totalSpent":10.50,"tags":["vip","early"]}}`
+	untagged := `{"customerId":"c01008","customerAttributes":{"totalSpent":10.50}}`
+	if api.applied[tagged] != 1 || api.applied[untagged] != 1 {
+		t.Fatalf("no items %s and %s among those applied", tagged, untagged)
+	}
+	withTags := 0
+	for item := range api.applied {
+		if strings.Contains(item, `"tags":`) {
+			withTags++
+		}
+	}
+	if withTags != 6 {
+		t.Fatalf("%d items with tags, want 6", withTags)
 	}
 
 	// The report lists every failed row with its line (the row number plus the header's line), in

@@ -48,9 +48,6 @@ type Type struct {
 	// free are path prefixes (ending in a dot) under which any key holds a free value (kindAny).
 	free       []string
 	shorthands []shorthand
-	// tags says that items carry customerAttributes.tags, which the customers batch does not apply:
-	// import attaches them to each customer that applied.
-	tags bool
 	// reshape turns the object a CSV row built into the batch item, for types whose CSV layout is
 	// not the item's (events); nil means the object is the item.
 	reshape func(*object) error
@@ -86,7 +83,6 @@ var customers = &Type{
 		}),
 	free:       []string{"customerAttributes.custom."},
 	shorthands: []shorthand{{"custom.", "customerAttributes.custom."}, {"tags", "customerAttributes.tags"}},
-	tags:       true,
 }
 
 // Types are the types tally import knows, in the order the help text lists them. Their fields are
