@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 )
@@ -171,21 +170,4 @@ func (c *Client) WaitBatch(ctx context.Context, jobID int64, poll time.Duration)
 		case <-t.C:
 		}
 	}
-}
-
-// pageQuery builds the query of a list call, leaving out empty values.
-func pageQuery(filters map[string]string, limit int, startAfter string) url.Values {
-	q := url.Values{}
-	for k, v := range filters {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	if limit > 0 {
-		q.Set("limit", strconv.Itoa(limit))
-	}
-	if startAfter != "" {
-		q.Set("startAfter", startAfter)
-	}
-	return q
 }

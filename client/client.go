@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -179,3 +180,20 @@ func isServerPath(p string) bool {
 
 // esc escapes one path segment.
 func esc(s string) string { return url.PathEscape(s) }
+
+// pageQuery builds the query of a list call, leaving out empty values.
+func pageQuery(filters map[string]string, limit int, startAfter string) url.Values {
+	q := url.Values{}
+	for k, v := range filters {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	if startAfter != "" {
+		q.Set("startAfter", startAfter)
+	}
+	return q
+}

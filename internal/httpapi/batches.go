@@ -42,13 +42,6 @@ func (s *Server) batchRoutes() []route {
 	)
 }
 
-func pageParams() []openapi.Param {
-	return []openapi.Param{
-		{Name: "limit", Type: "integer", Description: "Page size, 1 to 200 (default 50)."},
-		{Name: "startAfter", Description: "The nextCursor of the previous page."},
-	}
-}
-
 func (s *Server) submitBatch(typeName string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		data, err := readBody(r)

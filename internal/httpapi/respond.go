@@ -9,6 +9,7 @@ import (
 
 	"github.com/tally-loyalty/tally/internal/engine"
 	"github.com/tally-loyalty/tally/internal/loyalty"
+	"github.com/tally-loyalty/tally/internal/openapi"
 	"github.com/tally-loyalty/tally/internal/store"
 )
 
@@ -91,5 +92,13 @@ func writeOp[Req, Res any](s *Server, op engine.Op[Req, Res]) handlerFunc {
 		}
 		writeJSON(w, http.StatusOK, res)
 		return nil
+	}
+}
+
+// pageParams are the query parameters of every list endpoint, for the OpenAPI document.
+func pageParams() []openapi.Param {
+	return []openapi.Param{
+		{Name: "limit", Type: "integer", Description: "Page size, 1 to 200 (default 50)."},
+		{Name: "startAfter", Description: "The nextCursor of the previous page."},
 	}
 }
