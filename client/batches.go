@@ -123,9 +123,7 @@ func (c *Client) SubmitBatch(ctx context.Context, batchType string, items any, i
 
 // GetBatch returns a job's status, counts and results so far.
 func (c *Client) GetBatch(ctx context.Context, jobID int64) (Batch, error) {
-	var res Batch
-	err := c.Do(ctx, http.MethodGet, "/batch/"+strconv.FormatInt(jobID, 10), nil, &res)
-	return res, err
+	return call[Batch](ctx, c, http.MethodGet, "/batch/"+strconv.FormatInt(jobID, 10), nil)
 }
 
 // BatchItems returns a page of a job's items in index order: all of them when status is empty, or
@@ -150,9 +148,7 @@ func (c *Client) ListBatches(ctx context.Context, status, batchType string, limi
 // StopBatch stops a job: items already applied stay applied, the others are never applied. It
 // returns the job as stopped; a job that had already ended is returned unchanged.
 func (c *Client) StopBatch(ctx context.Context, jobID int64) (Batch, error) {
-	var res Batch
-	err := c.Do(ctx, http.MethodDelete, "/batch/"+strconv.FormatInt(jobID, 10), nil, &res)
-	return res, err
+	return call[Batch](ctx, c, http.MethodDelete, "/batch/"+strconv.FormatInt(jobID, 10), nil)
 }
 
 // WaitBatch polls the job every poll until it has ended or ctx is done, and returns it as last seen.

@@ -97,6 +97,13 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 	return c.Send(ctx, req, out)
 }
 
+// call sends in to the API path and returns the decoded answer: the body of every typed method.
+func call[T any](ctx context.Context, c *Client, method, path string, in any) (T, error) {
+	var res T
+	err := c.Do(ctx, method, path, in, &res)
+	return res, err
+}
+
 // Send makes a raw call and decodes a 2xx answer into out (when not nil).
 func (c *Client) Send(ctx context.Context, r Request, out any) error {
 	resp, body, err := c.roundTrip(ctx, r)

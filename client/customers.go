@@ -75,23 +75,17 @@ type Success struct {
 
 // UpsertCustomer creates the customer or updates the fields the request sets.
 func (c *Client) UpsertCustomer(ctx context.Context, req CustomerRequest) (CustomerResult, error) {
-	var res CustomerResult
-	err := c.Do(ctx, http.MethodPost, "/customers", req, &res)
-	return res, err
+	return call[CustomerResult](ctx, c, http.MethodPost, "/customers", req)
 }
 
 // GetCustomer reads a customer without personal data.
 func (c *Client) GetCustomer(ctx context.Context, customerID string) (Customer, error) {
-	var res Customer
-	err := c.Do(ctx, http.MethodGet, "/customers/"+esc(customerID), nil, &res)
-	return res, err
+	return call[Customer](ctx, c, http.MethodGet, "/customers/"+esc(customerID), nil)
 }
 
 // CustomerDetails reads a customer's whole profile (needs the secret key).
 func (c *Client) CustomerDetails(ctx context.Context, customerID string) (Customer, error) {
-	var res Customer
-	err := c.Do(ctx, http.MethodGet, "/customers/"+esc(customerID)+"/details", nil, &res)
-	return res, err
+	return call[Customer](ctx, c, http.MethodGet, "/customers/"+esc(customerID)+"/details", nil)
 }
 
 // DeleteCustomer deletes a customer and everything recorded about them.

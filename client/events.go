@@ -78,9 +78,7 @@ type EventSummary struct {
 // SendEvents stores events of a customer and awards the points of the event rules they meet (the
 // API key is enough).
 func (c *Client) SendEvents(ctx context.Context, req EventsRequest) (EventsResult, error) {
-	var res EventsResult
-	err := c.Do(ctx, http.MethodPost, "/events", req, &res)
-	return res, err
+	return call[EventsResult](ctx, c, http.MethodPost, "/events", req)
 }
 
 // CustomerEvents reads one page of a customer's events (needs the secret key).

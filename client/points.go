@@ -273,73 +273,53 @@ type Balance struct {
 
 // Program reads the tenant's loyalty program (needs the secret key).
 func (c *Client) Program(ctx context.Context) (Program, error) {
-	var res Program
-	err := c.Do(ctx, http.MethodGet, "/configurations/program", nil, &res)
-	return res, err
+	return call[Program](ctx, c, http.MethodGet, "/configurations/program", nil)
 }
 
 // SetProgram replaces the tenant's loyalty program and returns it as stored. Every field is sent, so
 // start from what Program returned and change what you mean to.
 func (c *Client) SetProgram(ctx context.Context, p Program) (Program, error) {
-	var res Program
-	err := c.Do(ctx, http.MethodPut, "/configurations/program", p, &res)
-	return res, err
+	return call[Program](ctx, c, http.MethodPut, "/configurations/program", p)
 }
 
 // CashbackConfiguration reads the cashback rule in the reference API's terms.
 func (c *Client) CashbackConfiguration(ctx context.Context) (CashbackConfiguration, error) {
-	var res CashbackConfiguration
-	err := c.Do(ctx, http.MethodGet, "/configurations/cashback", nil, &res)
-	return res, err
+	return call[CashbackConfiguration](ctx, c, http.MethodGet, "/configurations/cashback", nil)
 }
 
 // RedemptionConfiguration reads how points are redeemed.
 func (c *Client) RedemptionConfiguration(ctx context.Context) (RedemptionConfiguration, error) {
-	var res RedemptionConfiguration
-	err := c.Do(ctx, http.MethodGet, "/configurations/redemption", nil, &res)
-	return res, err
+	return call[RedemptionConfiguration](ctx, c, http.MethodGet, "/configurations/redemption", nil)
 }
 
 // Order tracks an order: it earns cashback and, with a hold reference, redeems the held points.
 func (c *Client) Order(ctx context.Context, req OrderRequest) (OrderResult, error) {
-	var res OrderResult
-	err := c.Do(ctx, http.MethodPost, "/orders", req, &res)
-	return res, err
+	return call[OrderResult](ctx, c, http.MethodPost, "/orders", req)
 }
 
 // OrderTransactions lists the transactions of an order.
 func (c *Client) OrderTransactions(ctx context.Context, orderID string) (OrderTransactions, error) {
-	var res OrderTransactions
-	err := c.Do(ctx, http.MethodGet, "/orders/"+esc(orderID)+"/transactions", nil, &res)
-	return res, err
+	return call[OrderTransactions](ctx, c, http.MethodGet, "/orders/"+esc(orderID)+"/transactions", nil)
 }
 
 // Cashback earns the program's cashback on a payment.
 func (c *Client) Cashback(ctx context.Context, req CashbackRequest) (CashbackResult, error) {
-	var res CashbackResult
-	err := c.Do(ctx, http.MethodPost, "/transactions/cashback", req, &res)
-	return res, err
+	return call[CashbackResult](ctx, c, http.MethodPost, "/transactions/cashback", req)
 }
 
 // Manual adds or deducts points by hand.
 func (c *Client) Manual(ctx context.Context, req ManualRequest) (ManualResult, error) {
-	var res ManualResult
-	err := c.Do(ctx, http.MethodPost, "/transactions/manual", req, &res)
-	return res, err
+	return call[ManualResult](ctx, c, http.MethodPost, "/transactions/manual", req)
 }
 
 // Hold reserves points for a later redemption.
 func (c *Client) Hold(ctx context.Context, req HoldRequest) (Hold, error) {
-	var res Hold
-	err := c.Do(ctx, http.MethodPost, "/transactions/hold", req, &res)
-	return res, err
+	return call[Hold](ctx, c, http.MethodPost, "/transactions/hold", req)
 }
 
 // GetHold reads a hold.
 func (c *Client) GetHold(ctx context.Context, reference string) (Hold, error) {
-	var res Hold
-	err := c.Do(ctx, http.MethodGet, "/transactions/hold/"+esc(reference), nil, &res)
-	return res, err
+	return call[Hold](ctx, c, http.MethodGet, "/transactions/hold/"+esc(reference), nil)
 }
 
 // ReleaseHold releases an active hold.
@@ -349,23 +329,17 @@ func (c *Client) ReleaseHold(ctx context.Context, reference string) error {
 
 // Redeem spends points as a payment method.
 func (c *Client) Redeem(ctx context.Context, req RedeemRequest) (RedeemResult, error) {
-	var res RedeemResult
-	err := c.Do(ctx, http.MethodPost, "/transactions/redeem", req, &res)
-	return res, err
+	return call[RedeemResult](ctx, c, http.MethodPost, "/transactions/redeem", req)
 }
 
 // Refund refunds an order, a cashback or a redemption.
 func (c *Client) Refund(ctx context.Context, req RefundRequest) (RefundResult, error) {
-	var res RefundResult
-	err := c.Do(ctx, http.MethodPost, "/transactions/refund", req, &res)
-	return res, err
+	return call[RefundResult](ctx, c, http.MethodPost, "/transactions/refund", req)
 }
 
 // Activate makes a transaction's pending points available now.
 func (c *Client) Activate(ctx context.Context, transactionID string) (ActivateResult, error) {
-	var res ActivateResult
-	err := c.Do(ctx, http.MethodPut, "/transactions/"+esc(transactionID)+"/activate", nil, &res)
-	return res, err
+	return call[ActivateResult](ctx, c, http.MethodPut, "/transactions/"+esc(transactionID)+"/activate", nil)
 }
 
 // Transactions lists transactions, oldest first.
@@ -379,9 +353,7 @@ func (c *Client) Transactions(ctx context.Context, q TransactionQuery) (Transact
 
 // Balance reads a customer's points balance.
 func (c *Client) Balance(ctx context.Context, customerID string) (Balance, error) {
-	var res Balance
-	err := c.Do(ctx, http.MethodGet, "/customers/"+esc(customerID)+"/balance", nil, &res)
-	return res, err
+	return call[Balance](ctx, c, http.MethodGet, "/customers/"+esc(customerID)+"/balance", nil)
 }
 
 // Points is a pointer to n, for the optional point counts of requests.
