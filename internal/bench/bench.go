@@ -166,7 +166,7 @@ func measure(ctx context.Context, cfg Config, srv *server) (*Report, error) {
 	now := time.Now()
 	r := &runner{cfg: cfg, srv: srv, c: client.New(srv.url, srv.apiKey, srv.secretKey).WithHTTPClient(hc),
 		src: workload.NewSource("b"+strconv.FormatInt(now.UnixNano(), 36)+"-", cfg.Customers, now)}
-	rep := &Report{Machine: readMachine(), Server: srv.mode, Database: srv.database, Settings: Settings{
+	rep := &Report{Machine: readMachine(), Server: srv.mode, Database: srv.database, Types: []TypeResult{}, Settings: Settings{
 		Submitters: cfg.Submitters, InFlight: cfg.InFlight, BatchSize: cfg.BatchSize,
 		DurationSeconds: cfg.Duration.Seconds(), Customers: cfg.Customers, Singles: cfg.Singles}}
 	routes, err := readRoutes(ctx, r.c)
@@ -179,7 +179,8 @@ func measure(ctx context.Context, cfg Config, srv *server) (*Report, error) {
 		return rep, errors.New("bench: the server has no customers batch, so no customers can be seeded")
 	}
 	r.progress("seeding %d customers through the customers batch", cfg.Customers)
-	seed, err := r.load(ctx, workload.Customers, cfg.Submitters, loadPoll, numbered(cfg.Customers, cfg.BatchSize, (*workload.Gen).SeedItem))
+	seed, err := r.load(ctx, workload.Customers, cfg.Submitters, loadPoll,
+		numbered(cfg.Customers, cfg.BatchSize, (*workload.Gen).SeedItem))
 	if err != nil {
 		return rep, fmt.Errorf("bench: seed customers: %w", err)
 	}
@@ -209,7 +210,7 @@ func measure(ctx context.Context, cfg Config, srv *server) (*Report, error) {
 // plan returns the types to measure, in workload order, and those skipped with the reason.
 func plan(names []string, routes routes) ([]workload.Type, []Skipped) {
 	var types []workload.Type
-	var skipped []Skipped
+	skipped := []Skipped{}
 	for _, t := range workload.Types {
 		switch {
 		case len(names) > 0 && !slices.Contains(names, t.Name):

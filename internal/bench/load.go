@@ -53,14 +53,16 @@ func numbered(n, size int, item func(g *workload.Gen, i int) workload.Item) batc
 
 // load runs submitters that submit the batches next makes, each keeping up to InFlight of them
 // accepted and not yet ended, and waits until every accepted batch has ended. Its time runs from
-// the first submission to the moment the last batch was seen ended.
-func (r *runner) load(ctx context.Context, typ string, submitters int, poll time.Duration, next batches) (Throughput, error) {
+// its start to the moment the last batch was seen ended.
+func (r *runner) load(ctx context.Context, typ string, submitters int, poll time.Duration,
+	next batches) (Throughput, error) {
 	cpuBefore, err := r.srv.cpuTime()
 	if err != nil {
 		return Throughput{}, err
 	}
 	g, ctx := errgroup.WithContext(ctx)
-	tr := &tracker{c: r.c, typ: typ, page: min(2*submitters*r.cfg.InFlight, maxPage), waiting: map[int64]chan client.Batch{}}
+	tr := &tracker{c: r.c, typ: typ, page: min(2*submitters*r.cfg.InFlight, maxPage),
+		waiting: map[int64]chan client.Batch{}}
 	trCtx, stopTracker := context.WithCancel(ctx)
 	g.Go(func() error { return tr.run(trCtx, poll) })
 	rec := &recorder{start: time.Now()}
@@ -94,7 +96,8 @@ func (r *runner) load(ctx context.Context, typ string, submitters int, poll time
 }
 
 // submitter submits batches until next has none left, then waits for its batches to end.
-func (r *runner) submitter(ctx context.Context, typ string, g *workload.Gen, next batches, tr *tracker, rec *recorder) error {
+func (r *runner) submitter(ctx context.Context, typ string, g *workload.Gen, next batches, tr *tracker,
+	rec *recorder) error {
 	slots := make(chan struct{}, r.cfg.InFlight)
 	var pending sync.WaitGroup
 	defer pending.Wait()
@@ -339,6 +342,7 @@ func (r *runner) speedup(ctx context.Context, t workload.Type) (Speedup, error) 
 			return sp, err
 		}
 		sp.BatchSeconds = append(sp.BatchSeconds, res.Seconds)
+		sp.BatchQueueWaitMs = append(sp.BatchQueueWaitMs, res.QueueWaitMeanMs)
 	}
 	sp.Speedup = sp.SinglesSeconds / median(sp.BatchSeconds)
 	return sp, nil

@@ -55,7 +55,7 @@ type Throughput struct {
 	Failed   int `json:"failed"`
 	Stopped  int `json:"stopped"`
 	Rejected int `json:"rejected"` // submissions refused because the tenant's queue was full
-	// Seconds runs from the first submission until the last batch was seen ended.
+	// Seconds runs from the start of the load until the last batch was seen ended.
 	Seconds        float64 `json:"seconds"`
 	ItemsPerSecond float64 `json:"itemsPerSecond"`
 	// Accepting a batch: from sending the submission to reading its answer.
@@ -90,8 +90,10 @@ type Speedup struct {
 	// SinglesSeconds runs from the first call to the last answer.
 	SinglesSeconds float64 `json:"singlesSeconds"`
 	SingleP50Ms    float64 `json:"singleP50Ms"`
-	// BatchSeconds are the runs of one batch, from submission until it was seen ended.
-	BatchSeconds []float64 `json:"batchSeconds"`
+	// BatchSeconds are the runs of one batch, from submission until it was seen ended, and
+	// BatchQueueWaitMs how long each waited in the queue before a worker took it.
+	BatchSeconds     []float64 `json:"batchSeconds"`
+	BatchQueueWaitMs []float64 `json:"batchQueueWaitMs"`
 	// Speedup is SinglesSeconds over the median of BatchSeconds.
 	Speedup float64 `json:"speedup"`
 }
@@ -117,7 +119,8 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	}
 	b.WriteString("\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "type\titems/s\titems\tfailed\tCPU µs/item\taccept p50 ms\tp99 ms\tqueue wait ms\tprocessing ms\tsingles s\t1 batch s\tspeedup\tpeak RSS MB\t")
+	fmt.Fprintln(tw, "type\titems/s\titems\tfailed\tCPU µs/item\taccept p50 ms\tp99 ms\tqueue wait ms\t"+
+		"processing ms\tsingles s\t1 batch s\tspeedup\tpeak RSS MB\t")
 	for _, t := range rep.Types {
 		th := t.Throughput
 		singles, batch, speedup := "-", "-", "-"

@@ -57,6 +57,41 @@ func BenchmarkChunk(b *testing.B) {
 	}
 }
 
+// BenchmarkSubmit accepts a 1,000-item batch of each type on each database, as POST /batch/{type}
+// does once the request is read: the envelope parsed, the job, its items and its queue job stored
+// in one transaction. Each job is stopped afterwards, untimed, to stay under the queue limit.
+func BenchmarkSubmit(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(d.String(), func(b *testing.B) {
+			bs := newBenchService(b, d)
+			g := bs.src.Gen(1)
+			for _, t := range workload.Types {
+				if _, ok := bs.s.types[t.Name]; !ok {
+					continue
+				}
+				items := make([]workload.Item, MaxItems)
+				for i := range items {
+					items[i] = g.Item(t)
+				}
+				body := workload.Envelope(items)
+				b.Run(t.Name, func(b *testing.B) {
+					for range b.N {
+						c, err := bs.s.Submit(ctx, bs.tenant, t.Name, body, "")
+						if err != nil {
+							b.Fatal(err)
+						}
+						b.StopTimer()
+						if _, err := bs.s.StopJob(ctx, bs.tenant, c.JobID); err != nil {
+							b.Fatal(err)
+						}
+						b.StartTimer()
+					}
+				})
+			}
+		})
+	}
+}
+
 // BenchmarkParseBody reads the envelope of a 1,000-item batch of each type, as a submission does.
 func BenchmarkParseBody(b *testing.B) {
 	g := workload.NewSource("bench-", benchSeeds, time.Now()).Gen(1)
