@@ -199,11 +199,13 @@ func (f fixture) single(t *testing.T, typ Type, index int, item string) ([]byte,
 		if err != nil {
 			return err
 		}
-		result, err = successResult(index, identity(json.RawMessage(item)), typ.Message, res)
+		_, id := keysOf(json.RawMessage(item))
+		result, err = successResult(index, id, typ.Message, res)
 		return err
 	})
 	if e, ok := loyalty.AsError(err); ok {
-		return failedResult(index, identity(json.RawMessage(item)), e), nil
+		_, id := keysOf(json.RawMessage(item))
+		return failedResult(index, id, e), nil
 	}
 	return result, err
 }
@@ -214,7 +216,7 @@ func (f fixture) singles(t *testing.T, typ Type, items []string) map[int][]byte 
 	t.Helper()
 	byCustomer := map[string][]int{}
 	for i, item := range items {
-		id := identity(json.RawMessage(item))
+		_, id := keysOf(json.RawMessage(item))
 		byCustomer[id] = append(byCustomer[id], i)
 	}
 	results := make([][]byte, len(items))

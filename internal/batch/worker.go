@@ -70,11 +70,33 @@ func (s *Service) process(ctx context.Context, jobID int64) error {
 	}
 }
 
+// errNeedsSteps reports that an item of a chunk failed after writing to the transaction's unit, so
+// that the chunk must be applied again with each item in a savepoint of its own.
+var errNeedsSteps = errors.New("batch: an item failed after writing")
+
 // runChunk applies the next chunk of the job in one transaction: the items' effects, their results
 // and the job's counters commit together or not at all. It reports whether the job has ended.
+//
+// Items are applied back to back, their rows sent together when the chunk ends (store's unit of
+// work); an item the engine refuses has almost always written nothing yet and fails alone. In the
+// rare case it had written something, the chunk starts again with each item in its own savepoint,
+// which undoes a failed item's rows alone at the cost of a few statements per item.
 func (s *Service) runChunk(ctx context.Context, jobID int64) (bool, error) {
+	done, err := s.applyChunk(ctx, jobID, false)
+	if errors.Is(err, errNeedsSteps) {
+		done, err = s.applyChunk(ctx, jobID, true)
+	}
+	if err != nil {
+		return false, fmt.Errorf("batch: job %d: %w", jobID, err)
+	}
+	return done, nil
+}
+
+// applyChunk is runChunk's transaction, with each item in a savepoint when inSteps is set.
+func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bool, error) {
 	done := false
 	err := s.db.Write(ctx, func(tx *store.Tx) error {
+		done = false
 		j, err := tx.LockBatchJob(ctx, jobID)
 		if err != nil {
 			return err
@@ -99,17 +121,24 @@ func (s *Service) runChunk(ctx context.Context, jobID int64) (bool, error) {
 			return fmt.Errorf("batch: job %d has processed %d of %d items but none is pending", j.ID, j.ProcessedCount(), j.TotalCount)
 		}
 		ids := make([]string, len(items))
-		var customers []string
+		var customers, transactions, orders []string
 		for i, it := range items {
-			ids[i] = identity(it.Request)
-			if c := customerID(it.Request); c != "" {
-				customers = append(customers, c)
-			}
+			var k itemKeys
+			k, ids[i] = keysOf(it.Request)
+			customers = appendSet(customers, k.CustomerID)
+			transactions = appendSet(appendSet(transactions, k.TransactionID), k.OrderID)
+			orders = appendSet(orders, k.OrderID)
 		}
 		if err := tx.LockCustomerKeys(ctx, j.TenantID, customers); err != nil {
 			return err
 		}
-		steps := tx.Savepoints()
+		if err := tx.Prefetch(ctx, j.TenantID, customers, transactions, orders); err != nil {
+			return err
+		}
+		var steps *store.Savepoints
+		if inSteps {
+			steps = tx.Savepoints()
+		}
 		for i := range items {
 			if err := s.applyItem(ctx, steps, tx, typ, j.TenantID, &items[i], ids[i]); err != nil {
 				return err
@@ -129,10 +158,15 @@ func (s *Service) runChunk(ctx context.Context, jobID int64) (bool, error) {
 		}
 		return tx.UpdateBatchJob(ctx, j)
 	})
-	if err != nil {
-		return false, fmt.Errorf("batch: job %d: %w", jobID, err)
+	return done, err
+}
+
+// appendSet appends v to set unless it is empty or already there.
+func appendSet(set []string, v string) []string {
+	if v == "" || slices.Contains(set, v) {
+		return set
 	}
-	return done, nil
+	return append(set, v)
 }
 
 // finalStatus is the status of a job whose every item has a result: failed when none succeeded.
@@ -143,16 +177,27 @@ func finalStatus(j store.BatchJob) string {
 	return store.BatchCompleted
 }
 
-// applyItem applies one item as a step of the chunk and sets its status and result. An item the
-// engine refuses (a *loyalty.Error) fails alone and leaves no trace; any other error aborts the chunk.
+// applyItem applies one item, in a savepoint of its own when steps is given, and sets its status
+// and result. An item the engine refuses (a *loyalty.Error) fails alone and leaves no trace; without
+// steps, one that wrote before it was refused is errNeedsSteps. Any other error aborts the chunk.
 func (s *Service) applyItem(ctx context.Context, steps *store.Savepoints, tx *store.Tx, typ Type, tenantID int64,
 	it *store.BatchItem, id string) error {
 	var res any
-	err := steps.Run(ctx, func() error {
+	apply := func() error {
 		var err error
 		res, err = typ.apply(ctx, tx, tenantID, it.Request)
 		return err
-	})
+	}
+	var err error
+	if steps != nil {
+		err = steps.Run(ctx, apply)
+	} else {
+		before := tx.Changes()
+		err = apply()
+		if _, refused := loyalty.AsError(err); refused && tx.Changes() != before {
+			return errNeedsSteps
+		}
+	}
 	if e, ok := loyalty.AsError(err); ok {
 		it.Status, it.Result = store.ItemFailed, failedResult(it.Index, id, e)
 		return nil
@@ -178,7 +223,8 @@ func (s *Service) failRemaining(ctx context.Context, jobID int64, cause *loyalty
 		}
 		for i := range items {
 			items[i].Status = store.ItemFailed
-			items[i].Result = failedResult(items[i].Index, identity(items[i].Request), cause)
+			_, id := keysOf(items[i].Request)
+			items[i].Result = failedResult(items[i].Index, id, cause)
 		}
 		if err := tx.SaveBatchResults(ctx, j.ID, items); err != nil {
 			return err
@@ -197,25 +243,26 @@ func (s *Service) failRemaining(ctx context.Context, jobID int64, cause *loyalty
 	return nil
 }
 
-// identity is what a result names its item by: the item's customerId, or the item itself when it
-// is a string (an orderId in orders/transactions). It is empty when the item has neither.
-func identity(item json.RawMessage) string {
-	var id string
-	if err := json.Unmarshal(item, &id); err == nil {
-		return id
-	}
-	return customerID(item)
+// itemKeys are the fields of an item that name what it touches; empty when absent or not strings.
+type itemKeys struct {
+	CustomerID, TransactionID, OrderID string
 }
 
-// customerID is the customerId of an item that is an object with one, else empty.
-func customerID(item json.RawMessage) string {
-	var obj struct {
-		CustomerID string `json:"customerId"`
+// keysOf reads an item's keys, and its identity: what its result names it by, the item's
+// customerId, or the item itself when it is a string (an orderId in orders/transactions). An item
+// that is neither has no keys; it fails when it is applied, with the error the operation gives.
+func keysOf(item json.RawMessage) (itemKeys, string) {
+	var v any
+	if json.Unmarshal(item, &v) != nil {
+		return itemKeys{}, ""
 	}
-	if err := json.Unmarshal(item, &obj); err != nil {
-		return ""
+	if id, ok := v.(string); ok {
+		return itemKeys{}, id
 	}
-	return obj.CustomerID
+	obj, _ := v.(map[string]any)
+	str := func(key string) string { s, _ := obj[key].(string); return s }
+	k := itemKeys{CustomerID: str("customerId"), TransactionID: str("transactionId"), OrderID: str("orderId")}
+	return k, k.CustomerID
 }
 
 // successResult is a succeeded item as the job's response lists it: the operation's result with the

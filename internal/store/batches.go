@@ -396,8 +396,10 @@ func (tx *Tx) LockCustomerKeys(ctx context.Context, tenantID int64, ids []string
 
 // Savepoints runs a series of steps in one transaction, each in its own savepoint, so that a step
 // that fails is undone alone and the transaction stays usable (PostgreSQL otherwise refuses every
-// later statement). It costs one statement per step: releasing the previous step's savepoint and
-// taking the next one go together, and the last one is released by the commit.
+// later statement). Each step's rows are sent to the database before its savepoint is released,
+// so that the rows of a failed step are undone with it. A step costs one statement besides its own:
+// releasing the previous step's savepoint and taking the next one go together, and the last one is
+// released by the commit.
 type Savepoints struct {
 	tx   *Tx
 	open bool
@@ -406,22 +408,30 @@ type Savepoints struct {
 // Savepoints starts a series of steps in the transaction.
 func (tx *Tx) Savepoints() *Savepoints { return &Savepoints{tx: tx} }
 
-// Run runs fn as the next step. When fn fails, what it wrote is rolled back and its error returned;
-// when the rollback itself fails, the error wraps that failure only, so that no caller mistakes it
-// for fn's own, possibly harmless, error.
+// Run runs fn as the next step. When fn fails, what it wrote is rolled back, the transaction's unit
+// forgets what it read, and fn's error is returned; when the rollback itself fails, the error wraps
+// that failure only, so that no caller mistakes it for fn's own, possibly harmless, error.
 func (s *Savepoints) Run(ctx context.Context, fn func() error) error {
+	if err := s.tx.flush(ctx); err != nil {
+		return err
+	}
 	q := `SAVEPOINT tally_step`
 	if s.open {
 		q = `RELEASE SAVEPOINT tally_step; SAVEPOINT tally_step`
 	}
-	if _, err := s.tx.Exec(ctx, q); err != nil {
+	if _, err := s.tx.rawExec(ctx, q); err != nil {
 		return fmt.Errorf("store: savepoint: %w", err)
 	}
 	s.open = true
-	if err := fn(); err != nil {
-		if _, rbErr := s.tx.Exec(ctx, `ROLLBACK TO SAVEPOINT tally_step`); rbErr != nil {
+	err := fn()
+	if err == nil {
+		err = s.tx.flush(ctx)
+	}
+	if err != nil {
+		if _, rbErr := s.tx.rawExec(ctx, `ROLLBACK TO SAVEPOINT tally_step`); rbErr != nil {
 			return fmt.Errorf("store: rollback to savepoint after %v: %w", err, rbErr)
 		}
+		s.tx.unitOf().drop()
 		return err
 	}
 	return nil

@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -13,37 +11,61 @@ import (
 
 const customerColumns = `id, customer_id, email, mobile, guest, attributes, tags, created_at, updated_at`
 
-func scanCustomer(row interface{ Scan(...any) error }) (loyalty.Customer, error) {
-	var c loyalty.Customer
-	var attrs, tags string
+// customerRow is a customers row as read, its JSON columns not yet decoded: most operations only
+// need the customer's id.
+type customerRow struct {
+	c           loyalty.Customer
+	attrs, tags string
+}
+
+func scanCustomerRow(row interface{ Scan(...any) error }) (customerRow, error) {
+	var r customerRow
 	var created, updated int64
-	if err := row.Scan(&c.GameballID, &c.CustomerID, &c.Email, &c.Mobile, &c.Guest, &attrs, &tags, &created, &updated); err != nil {
-		return c, err
-	}
-	if err := json.Unmarshal([]byte(attrs), &c.Attributes); err != nil {
+	err := row.Scan(&r.c.GameballID, &r.c.CustomerID, &r.c.Email, &r.c.Mobile, &r.c.Guest, &r.attrs, &r.tags, &created, &updated)
+	r.c.CreatedAt, r.c.UpdatedAt = FromMicros(created), FromMicros(updated)
+	return r, err
+}
+
+// decode fills in the customer's attributes and tags.
+func (r *customerRow) decode() (loyalty.Customer, error) {
+	c := r.c
+	if err := json.Unmarshal([]byte(r.attrs), &c.Attributes); err != nil {
 		return c, fmt.Errorf("store: decode attributes of %q: %w", c.CustomerID, err)
 	}
-	if err := json.Unmarshal([]byte(tags), &c.Tags); err != nil {
+	if err := json.Unmarshal([]byte(r.tags), &c.Tags); err != nil {
 		return c, fmt.Errorf("store: decode tags of %q: %w", c.CustomerID, err)
 	}
-	c.CreatedAt, c.UpdatedAt = FromMicros(created), FromMicros(updated)
 	return c, nil
+}
+
+func scanCustomer(row interface{ Scan(...any) error }) (loyalty.Customer, error) {
+	r, err := scanCustomerRow(row)
+	if err != nil {
+		return r.c, err
+	}
+	return r.decode()
 }
 
 // GetCustomer returns the tenant's customer, or ErrNotFound.
 func (tx *Tx) GetCustomer(ctx context.Context, tenantID int64, customerID string) (loyalty.Customer, error) {
-	c, err := scanCustomer(tx.QueryRow(ctx, `SELECT `+customerColumns+` FROM customers
-		WHERE tenant_id = ? AND customer_id = ?`+tx.ForUpdate(), tenantID, customerID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, ErrNotFound
-	}
+	st, err := tx.customer(ctx, tenantID, customerID)
 	if err != nil {
-		return c, fmt.Errorf("store: get customer: %w", err)
+		return loyalty.Customer{}, fmt.Errorf("store: get customer: %w", err)
 	}
-	return c, nil
+	if st == nil {
+		return loyalty.Customer{}, ErrNotFound
+	}
+	if !st.decoded {
+		if st.c, err = st.row.decode(); err != nil {
+			return loyalty.Customer{}, err
+		}
+		st.decoded = true
+	}
+	return st.c, nil
 }
 
-// SaveCustomer inserts c, or updates the row with its customerId, and returns its numeric id.
+// SaveCustomer inserts c, or updates the row with its customerId, and returns its numeric id. The
+// profile's id and creation time are the stored ones; it is updated at now.
 func (tx *Tx) SaveCustomer(ctx context.Context, tenantID int64, c loyalty.Customer, now time.Time) (int64, error) {
 	attrs, err := json.Marshal(c.Attributes)
 	if err != nil {
@@ -56,51 +78,62 @@ func (tx *Tx) SaveCustomer(ctx context.Context, tenantID int64, c loyalty.Custom
 	if err != nil {
 		return 0, fmt.Errorf("store: encode tags: %w", err)
 	}
-	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO customers (tenant_id, customer_id, email, mobile, guest, attributes, tags, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (tenant_id, customer_id) DO UPDATE SET email = excluded.email, mobile = excluded.mobile,
-			guest = excluded.guest, attributes = excluded.attributes, tags = excluded.tags, updated_at = excluded.updated_at
-		RETURNING id`,
-		tenantID, c.CustomerID, c.Email, c.Mobile, c.Guest, string(attrs), string(tags), Micros(now), Micros(now)).Scan(&id)
+	st, err := tx.customerOrNew(ctx, tenantID, c.CustomerID, now)
 	if err != nil {
-		return 0, fmt.Errorf("store: save customer: %w", err)
+		return 0, err
 	}
-	return id, nil
+	c.GameballID, c.CreatedAt, c.UpdatedAt = st.c.GameballID, st.c.CreatedAt, FromMicros(Micros(now))
+	st.c, st.decoded, st.row.attrs, st.row.tags = c, true, string(attrs), string(tags)
+	tx.unitOf().markCustomer(st)
+	return c.GameballID, nil
+}
+
+// customerOrNew returns the state of the tenant's customer, making a bare profile created at now
+// when there is none.
+func (tx *Tx) customerOrNew(ctx context.Context, tenantID int64, customerID string, now time.Time) (*customerState, error) {
+	st, err := tx.customer(ctx, tenantID, customerID)
+	if err != nil || st != nil {
+		return st, err
+	}
+	id, err := tx.newID(ctx, "customers")
+	if err != nil {
+		return nil, err
+	}
+	at := FromMicros(Micros(now))
+	c := loyalty.Customer{GameballID: id, CustomerID: customerID, Tags: []string{}, CreatedAt: at, UpdatedAt: at}
+	st = &customerState{tenantID: tenantID, isNew: true, c: c, decoded: true, row: customerRow{c: c, attrs: "{}", tags: "[]"}}
+	u := tx.unitOf()
+	u.customers[customerKey{tenantID, customerID}] = st
+	// A new customer has no points yet: nothing to read.
+	u.wallets[id] = &walletState{lotsLoaded: true, holdsLoaded: true, earnedKnown: true}
+	u.markCustomer(st)
+	return st, nil
 }
 
 // EnsureCustomer returns the id of the tenant's customer, creating a bare profile when there is none;
-// earning operations create unknown customers this way. On PostgreSQL the row is locked for the
-// rest of the transaction, so balance changes of one customer never interleave.
+// earning operations create unknown customers this way. On PostgreSQL an existing row is locked for
+// the rest of the transaction, so balance changes of one customer never interleave; a new one is
+// inserted when the unit's rows are sent, and a concurrent transaction that inserts it first makes
+// this one run again (ErrConflict).
 func (tx *Tx) EnsureCustomer(ctx context.Context, tenantID int64, customerID string, now time.Time) (int64, error) {
-	id, err := tx.LockCustomer(ctx, tenantID, customerID)
-	if !errors.Is(err, ErrNotFound) {
-		return id, err
-	}
-	err = tx.QueryRow(ctx, `INSERT INTO customers (tenant_id, customer_id, created_at, updated_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (tenant_id, customer_id) DO NOTHING RETURNING id`, tenantID, customerID, Micros(now), Micros(now)).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) { // another transaction inserted it first
-		return tx.LockCustomer(ctx, tenantID, customerID)
-	}
+	st, err := tx.customerOrNew(ctx, tenantID, customerID, now)
 	if err != nil {
-		return 0, fmt.Errorf("store: create customer: %w", err)
+		return 0, err
 	}
-	return id, nil
+	return st.c.GameballID, nil
 }
 
 // LockCustomer returns the numeric id of the tenant's customer, or ErrNotFound, and locks the row on
 // PostgreSQL for the rest of the transaction.
 func (tx *Tx) LockCustomer(ctx context.Context, tenantID int64, customerID string) (int64, error) {
-	var id int64
-	err := tx.QueryRow(ctx, `SELECT id FROM customers WHERE tenant_id = ? AND customer_id = ?`+tx.ForUpdate(),
-		tenantID, customerID).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, ErrNotFound
-	}
+	st, err := tx.customer(ctx, tenantID, customerID)
 	if err != nil {
 		return 0, fmt.Errorf("store: lock customer: %w", err)
 	}
-	return id, nil
+	if st == nil {
+		return 0, ErrNotFound
+	}
+	return st.c.GameballID, nil
 }
 
 // DeleteCustomer removes the tenant's customer; it reports ErrNotFound when there was none. Tables

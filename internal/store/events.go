@@ -15,34 +15,41 @@ func (tx *Tx) InsertEvent(ctx context.Context, tenantID, customerRef int64, name
 	if err != nil {
 		return 0, fmt.Errorf("store: event %q: %w", name, err)
 	}
-	var id int64
-	err = tx.QueryRow(ctx, `INSERT INTO events (tenant_id, customer_ref, name, metadata, occurred_at)
-		VALUES (?, ?, ?, ?, ?) RETURNING id`, tenantID, customerRef, name, string(data), Micros(at)).Scan(&id)
+	id, err := tx.newID(ctx, "events")
 	if err != nil {
-		return 0, fmt.Errorf("store: insert event %q: %w", name, err)
+		return 0, err
 	}
+	u := tx.unitOf()
+	u.events = append(u.events, eventRow{id: id, tenantID: tenantID, customerRef: customerRef, name: name,
+		metadata: string(data), at: Micros(at)})
+	u.changes++
 	return id, nil
 }
 
 // InsertEventAward records that a rule awarded points for an event. A rule awards at most once per
-// event: a second award is a unique violation.
+// event: a second award fails the transaction when the unit's rows are sent.
 func (tx *Tx) InsertEventAward(ctx context.Context, eventID, customerRef int64, a loyalty.EventAward, at time.Time) error {
-	_, err := tx.Exec(ctx, `INSERT INTO event_awards (event_ref, customer_ref, rule_id, points, transaction_id, awarded_at)
-		VALUES (?, ?, ?, ?, ?, ?)`, eventID, customerRef, a.RuleID, a.Points, a.TransactionID, Micros(at))
-	if err != nil {
-		return fmt.Errorf("store: insert award of rule %q for event %d: %w", a.RuleID, eventID, err)
-	}
+	u := tx.unitOf()
+	u.awards = append(u.awards, awardRow{eventRef: eventID, customerRef: customerRef, ruleID: a.RuleID, points: a.Points,
+		transactionID: a.TransactionID, at: Micros(at)})
+	u.changes++
 	return nil
 }
 
 // CountEventAwards counts the awards of the rule to the customer at or after since; the zero time
-// counts them all.
+// counts them all. It counts the stored ones and adds those still in the unit, rather than sending
+// the unit's rows for every event.
 func (tx *Tx) CountEventAwards(ctx context.Context, customerRef int64, ruleID string, since time.Time) (int64, error) {
 	var n int64
-	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM event_awards WHERE customer_ref = ? AND rule_id = ? AND awarded_at >= ?`,
+	err := tx.rawQueryRow(ctx, `SELECT COUNT(*) FROM event_awards WHERE customer_ref = ? AND rule_id = ? AND awarded_at >= ?`,
 		customerRef, ruleID, Micros(since)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count awards of rule %q: %w", ruleID, err)
+	}
+	for _, a := range tx.unitOf().awards {
+		if a.customerRef == customerRef && a.ruleID == ruleID && a.at >= Micros(since) {
+			n++
+		}
 	}
 	return n, nil
 }

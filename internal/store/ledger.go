@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/tally-loyalty/tally/internal/loyalty"
@@ -115,31 +116,42 @@ func nullable[T comparable](v T) any {
 
 // TransactionIDTaken reports whether a transaction of the tenant already has the transactionId.
 func (tx *Tx) TransactionIDTaken(ctx context.Context, tenantID int64, transactionID string) (bool, error) {
-	var n int
-	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM point_transactions WHERE tenant_id = ? AND transaction_id = ? AND seq = 0`,
-		tenantID, transactionID).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("store: look up transaction id: %w", err)
+	if err := tx.loadTaken(ctx, tenantID, []string{transactionID}); err != nil {
+		return false, err
 	}
-	return n > 0, nil
+	return tx.unitOf().taken[txnKey{tenantID, transactionID, 0}], nil
 }
 
 // InsertTxn records t and sets its ID. It returns ErrDuplicate, and changes nothing, when the
-// tenant already has a row with t's TransactionID and Seq; the check and the insert are one
-// statement, so two racing inserts cannot both succeed.
+// tenant already has a row with t's TransactionID and Seq. A concurrent transaction that takes the
+// same key first makes this one fail with ErrConflict when its rows are sent, and run again.
 func (tx *Tx) InsertTxn(ctx context.Context, t *Txn) error {
-	err := tx.QueryRow(ctx, `INSERT INTO point_transactions (tenant_id, customer_ref, transaction_id, seq, kind,
-			points, amount, currency, reason, username, transaction_time, created_at, available_at, expires_at, reverses)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
-		t.TenantID, t.CustomerRef, nullable(t.TransactionID), t.Seq, t.Kind, t.Points, t.Amount, t.Currency,
-		t.Reason, t.Username, t.Time, t.CreatedAt, nullable(t.AvailableAt), nullable(t.ExpiresAt),
-		nullable(t.Reverses)).Scan(&t.ID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrDuplicate
+	u := tx.unitOf()
+	if t.TransactionID != "" {
+		k := txnKey{t.TenantID, t.TransactionID, t.Seq}
+		taken, known := u.taken[k]
+		if !known {
+			var n int
+			err := tx.rawQueryRow(ctx, `SELECT COUNT(*) FROM point_transactions WHERE tenant_id = ? AND transaction_id = ? AND seq = ?`,
+				t.TenantID, t.TransactionID, t.Seq).Scan(&n)
+			if err != nil {
+				return fmt.Errorf("store: look up transaction id: %w", err)
+			}
+			taken = n > 0
+		}
+		if taken {
+			u.taken[k] = true
+			return ErrDuplicate
+		}
+		u.taken[k] = true
 	}
+	id, err := tx.newID(ctx, "point_transactions")
 	if err != nil {
-		return fmt.Errorf("store: insert transaction: %w", err)
+		return err
 	}
+	t.ID = id
+	u.txns = append(u.txns, *t)
+	u.changes++
 	return nil
 }
 
@@ -258,50 +270,47 @@ type Move struct {
 }
 
 // InsertLot records a new lot holding all its points, with the entry that credits them, and sets
-// its ID.
+// its ID and Remaining.
 func (tx *Tx) InsertLot(ctx context.Context, l *Lot, at int64) error {
-	err := tx.QueryRow(ctx, `INSERT INTO point_lots (customer_ref, transaction_ref, points, remaining, available_at, expires_at)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		l.CustomerRef, l.TransactionRef, l.Points, l.Points, l.AvailableAt, l.ExpiresAt).Scan(&l.ID)
-	if err != nil {
-		return fmt.Errorf("store: insert lot: %w", err)
+	if err := tx.loadLots(ctx, []int64{l.CustomerRef}); err != nil {
+		return err
 	}
-	l.Remaining = l.Points
-	return tx.insertEntries(ctx, l.CustomerRef, l.TransactionRef, []Move{{Lot: l.ID, Points: l.Points}}, at)
+	id, err := tx.newID(ctx, "point_lots")
+	if err != nil {
+		return err
+	}
+	l.ID, l.Remaining = id, l.Points
+	u := tx.unitOf()
+	kept := *l
+	w := u.wallet(l.CustomerRef)
+	w.lots = append(w.lots, &kept)
+	u.markLot(&kept)
+	u.entries = append(u.entries, entryRow{l.CustomerRef, l.TransactionRef, l.ID, l.Points, at})
+	return nil
 }
 
 // DebitLots takes points out of the customer's lots for a transaction: each move (negative) lowers
-// a lot's remaining points and appends the entry that records it. A move that would take a lot
-// below zero fails (the table's CHECK), which is a bug in the caller, never a client error.
+// a lot's remaining points and appends the entry that records it. A move that is not a debit, or
+// that names a lot the customer has no points in, or takes it below zero, is a bug in the caller,
+// never a client error: it fails and changes nothing.
 func (tx *Tx) DebitLots(ctx context.Context, customerRef, transactionRef int64, moves []Move, at int64) error {
-	for _, m := range moves {
-		if m.Points >= 0 {
-			return fmt.Errorf("store: debit of %d points from lot %d is not a debit", m.Points, m.Lot)
-		}
-		res, err := tx.Exec(ctx, `UPDATE point_lots SET remaining = remaining + ? WHERE id = ? AND customer_ref = ?`,
-			m.Points, m.Lot, customerRef)
-		if err != nil {
-			return fmt.Errorf("store: debit lot %d: %w", m.Lot, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != 1 {
-			return fmt.Errorf("store: debit lot %d of customer %d: %d rows, %v", m.Lot, customerRef, n, err)
-		}
+	if err := tx.loadLots(ctx, []int64{customerRef}); err != nil {
+		return err
 	}
-	return tx.insertEntries(ctx, customerRef, transactionRef, moves, at)
-}
-
-func (tx *Tx) insertEntries(ctx context.Context, customerRef, transactionRef int64, moves []Move, at int64) error {
-	if len(moves) == 0 {
-		return nil
+	u := tx.unitOf()
+	w := u.wallet(customerRef)
+	lots := make([]*Lot, len(moves))
+	for i, m := range moves {
+		j := slices.IndexFunc(w.lots, func(l *Lot) bool { return l.ID == m.Lot })
+		if m.Points >= 0 || j < 0 || w.lots[j].Remaining+m.Points < 0 {
+			return fmt.Errorf("store: debit of %d points from lot %d of customer %d is not possible", m.Points, m.Lot, customerRef)
+		}
+		lots[i] = w.lots[j]
 	}
-	args := make([]any, 0, 5*len(moves))
-	for _, m := range moves {
-		args = append(args, customerRef, transactionRef, m.Lot, m.Points, at)
-	}
-	q := `INSERT INTO point_entries (customer_ref, transaction_ref, lot_ref, points, created_at) VALUES ` +
-		placeholders(len(moves), 5)
-	if _, err := tx.Exec(ctx, q, args...); err != nil {
-		return fmt.Errorf("store: insert entries: %w", err)
+	for i, m := range moves {
+		lots[i].Remaining += m.Points
+		u.markLot(lots[i])
+		u.entries = append(u.entries, entryRow{customerRef, transactionRef, m.Lot, m.Points, at})
 	}
 	return nil
 }
@@ -309,23 +318,16 @@ func (tx *Tx) insertEntries(ctx context.Context, customerRef, transactionRef int
 // LiveLots returns the customer's lots that have points left, in spending order: first to expire
 // first, then first available, then oldest.
 func (tx *Tx) LiveLots(ctx context.Context, customerRef int64) ([]Lot, error) {
-	rows, err := tx.Query(ctx, `SELECT id, transaction_ref, points, remaining, available_at, expires_at FROM point_lots
-		WHERE customer_ref = ? AND remaining > 0 ORDER BY expires_at, available_at, id`, customerRef)
-	if err != nil {
-		return nil, fmt.Errorf("store: read lots: %w", err)
+	if err := tx.loadLots(ctx, []int64{customerRef}); err != nil {
+		return nil, err
 	}
-	defer rows.Close()
 	var ls []Lot
-	for rows.Next() {
-		l := Lot{CustomerRef: customerRef}
-		if err := rows.Scan(&l.ID, &l.TransactionRef, &l.Points, &l.Remaining, &l.AvailableAt, &l.ExpiresAt); err != nil {
-			return nil, fmt.Errorf("store: read lots: %w", err)
+	for _, l := range tx.unitOf().wallet(customerRef).lots {
+		if l.Remaining > 0 {
+			ls = append(ls, *l)
 		}
-		ls = append(ls, l)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read lots: %w", err)
-	}
+	sortLots(ls)
 	return ls, nil
 }
 
@@ -396,12 +398,16 @@ func (h *Hold) State(now int64) string {
 	return loyalty.HoldActive
 }
 
-// InsertHold records an active hold and sets its ID; ErrDuplicate when the reference is taken.
+// InsertHold records an active hold and sets its ID; ErrDuplicate when the reference is taken. It
+// runs at once, outside the unit.
 func (tx *Tx) InsertHold(ctx context.Context, h *Hold) error {
 	alloc, err := json.Marshal(h.Allocation)
 	if err != nil {
 		return fmt.Errorf("store: encode hold allocation: %w", err)
 	}
+	u := tx.unitOf()
+	u.changes++
+	u.wallet(h.CustomerRef).holdsLoaded = false
 	err = tx.QueryRow(ctx, `INSERT INTO point_holds (tenant_id, customer_ref, reference, points, amount, currency,
 			allocation, status, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
@@ -420,8 +426,9 @@ func (tx *Tx) InsertHold(ctx context.Context, h *Hold) error {
 const holdColumns = `h.id, h.tenant_id, h.customer_ref, c.customer_id, h.reference, h.points, h.amount, h.currency,
 	h.allocation, h.status, h.created_at, h.expires_at, h.ended_at, h.transaction_ref`
 
-func queryHolds(ctx context.Context, tx *Tx, where string, args ...any) ([]Hold, error) {
-	rows, err := tx.Query(ctx, `SELECT `+holdColumns+` FROM point_holds h JOIN customers c ON c.id = h.customer_ref `+where, args...)
+func queryHolds(ctx context.Context, query func(context.Context, string, ...any) (*sql.Rows, error), where string,
+	args ...any) ([]Hold, error) {
+	rows, err := query(ctx, `SELECT `+holdColumns+` FROM point_holds h JOIN customers c ON c.id = h.customer_ref `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: read holds: %w", err)
 	}
@@ -449,13 +456,21 @@ func queryHolds(ctx context.Context, tx *Tx, where string, args ...any) ([]Hold,
 
 // ActiveHolds returns the customer's holds that are active at now, oldest first.
 func (tx *Tx) ActiveHolds(ctx context.Context, customerRef, now int64) ([]Hold, error) {
-	return queryHolds(ctx, tx, `WHERE h.customer_ref = ? AND h.status = ? AND h.expires_at > ? ORDER BY h.id`,
-		customerRef, HoldStatusActive, now)
+	if err := tx.loadHolds(ctx, []int64{customerRef}); err != nil {
+		return nil, err
+	}
+	var hs []Hold
+	for _, h := range tx.unitOf().wallet(customerRef).holds {
+		if h.Status == HoldStatusActive && h.ExpiresAt > now {
+			hs = append(hs, h)
+		}
+	}
+	return hs, nil
 }
 
 // HoldByReference returns the tenant's hold with the reference, or ErrNotFound.
 func (tx *Tx) HoldByReference(ctx context.Context, tenantID int64, reference string) (Hold, error) {
-	hs, err := queryHolds(ctx, tx, `WHERE h.tenant_id = ? AND h.reference = ?`, tenantID, reference)
+	hs, err := queryHolds(ctx, tx.Query, `WHERE h.tenant_id = ? AND h.reference = ?`, tenantID, reference)
 	if err != nil {
 		return Hold{}, err
 	}
@@ -493,20 +508,20 @@ type OrderRow struct {
 	CreatedAt                                          int64
 }
 
-// InsertOrder records an order; ErrDuplicate when the tenant has one with its orderId.
+// InsertOrder records an order; ErrDuplicate, changing nothing, when the tenant has one with its
+// orderId.
 func (tx *Tx) InsertOrder(ctx context.Context, o OrderRow) error {
-	var id int64
-	err := tx.QueryRow(ctx, `INSERT INTO orders (tenant_id, customer_ref, order_id, order_date, currency, total_paid,
-			total_price, total_discount, total_shipping, total_tax, line_items, extra, channel, cart_id, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id`,
-		o.TenantID, o.CustomerRef, o.OrderID, o.OrderDate, o.Currency, o.TotalPaid, o.TotalPrice, o.TotalDiscount,
-		o.TotalShipping, o.TotalTax, o.LineItems, o.Extra, o.Channel, o.CartID, o.CreatedAt).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
+	if err := tx.loadOrderIDs(ctx, o.TenantID, []string{o.OrderID}); err != nil {
+		return err
+	}
+	u := tx.unitOf()
+	k := customerKey{o.TenantID, o.OrderID}
+	if u.orderIDs[k] {
 		return ErrDuplicate
 	}
-	if err != nil {
-		return fmt.Errorf("store: insert order: %w", err)
-	}
+	u.orderIDs[k] = true
+	u.orders = append(u.orders, o)
+	u.changes++
 	return nil
 }
 
@@ -522,23 +537,24 @@ func (tx *Tx) OrderExists(ctx context.Context, tenantID int64, orderID string) (
 // AddLifetimeEarned adds delta (negative when a refund takes earned points back) to the customer's
 // lifetime earned points.
 func (tx *Tx) AddLifetimeEarned(ctx context.Context, customerRef, delta int64) error {
-	_, err := tx.Exec(ctx, `INSERT INTO point_accounts (customer_ref, lifetime_earned) VALUES (?, ?)
-		ON CONFLICT (customer_ref) DO UPDATE SET lifetime_earned = point_accounts.lifetime_earned + excluded.lifetime_earned`,
-		customerRef, delta)
-	if err != nil {
-		return fmt.Errorf("store: add lifetime earned: %w", err)
+	u := tx.unitOf()
+	w := u.wallet(customerRef)
+	w.earnedDelta += delta
+	if !w.earnedDirty {
+		w.earnedDirty = true
+		u.dirtyWallets = append(u.dirtyWallets, customerRef)
 	}
+	u.changes++
 	return nil
 }
 
 // LifetimeEarned returns the customer's lifetime earned points.
 func (tx *Tx) LifetimeEarned(ctx context.Context, customerRef int64) (int64, error) {
-	var n int64
-	err := tx.QueryRow(ctx, `SELECT lifetime_earned FROM point_accounts WHERE customer_ref = ?`, customerRef).Scan(&n)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, fmt.Errorf("store: read lifetime earned: %w", err)
+	if err := tx.loadEarned(ctx, []int64{customerRef}); err != nil {
+		return 0, err
 	}
-	return n, nil
+	w := tx.unitOf().wallet(customerRef)
+	return w.earned + w.earnedDelta, nil
 }
 
 // LockCustomerRef locks the customer with the numeric id on PostgreSQL for the rest of the

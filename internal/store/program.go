@@ -10,14 +10,19 @@ import (
 // ProgramJSON returns the tenant's loyalty program as stored JSON, or "" when the tenant has not set
 // one (the defaults apply). ErrNotFound when there is no such tenant.
 func (tx *Tx) ProgramJSON(ctx context.Context, tenantID int64) (string, error) {
+	u := tx.unitOf()
+	if p, ok := u.programs[tenantID]; ok {
+		return p, nil
+	}
 	var p sql.NullString
-	err := tx.QueryRow(ctx, `SELECT program FROM tenants WHERE id = ?`, tenantID).Scan(&p)
+	err := tx.rawQueryRow(ctx, `SELECT program FROM tenants WHERE id = ?`, tenantID).Scan(&p)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
 	if err != nil {
 		return "", fmt.Errorf("store: read program: %w", err)
 	}
+	u.programs[tenantID] = p.String
 	return p.String, nil
 }
 

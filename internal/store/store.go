@@ -48,6 +48,8 @@ type DB struct {
 	write *sql.DB
 	// read serves read-only transactions; on SQLite several WAL readers run beside the writer.
 	read *sql.DB
+	// shared keeps SQLite write transactions' statements prepared across transactions.
+	shared statements
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a SQLite file.
@@ -121,7 +123,7 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every connection.
 func (db *DB) Close() error {
-	err := db.write.Close()
+	err := errors.Join(db.shared.close(), db.write.Close())
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
@@ -138,6 +140,15 @@ type Tx struct {
 	// parsing a statement than running it (BENCHMARKS.md). PostgreSQL's driver already keeps the
 	// statements of each connection prepared.
 	stmts map[string]*sql.Stmt
+	// shared is the database's statements kept prepared across write transactions (SQLite), and
+	// unshared the queries this transaction prepared for itself.
+	shared   *statements
+	unshared []string
+	// unit holds what the transaction has read and the rows it has yet to send (unit.go).
+	unit *unit
+	// err is the first failure to send the unit's rows before a QueryRow, which cannot return it;
+	// the transaction then rolls back.
+	err error
 }
 
 // stmt returns query prepared in the transaction on SQLite, preparing it the first time; nil on
@@ -150,15 +161,30 @@ func (tx *Tx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := tx.stmts[query]; ok {
 		return st, nil
 	}
-	st, err := tx.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	var st *sql.Stmt
+	if shared := tx.sharedStmt(query); shared != nil {
+		st = tx.tx.StmtContext(ctx, shared)
+	} else {
+		var err error
+		if st, err = tx.tx.PrepareContext(ctx, query); err != nil {
+			return nil, err
+		}
+		if tx.shared != nil {
+			tx.unshared = append(tx.unshared, query)
+		}
 	}
 	if tx.stmts == nil {
 		tx.stmts = map[string]*sql.Stmt{}
 	}
 	tx.stmts[query] = st
 	return st, nil
+}
+
+func (tx *Tx) sharedStmt(query string) *sql.Stmt {
+	if tx.shared == nil {
+		return nil
+	}
+	return tx.shared.get(query)
 }
 
 // Write runs fn in a write transaction and commits it when fn returns nil. On PostgreSQL the
@@ -174,6 +200,15 @@ func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.runOnce(ctx, pool, readOnly, fn)
+		if !errors.Is(err, ErrConflict) || attempt == maxWriteAttempts {
+			return err
+		}
+	}
+}
+
+func (db *DB) runOnce(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
 	var opts *sql.TxOptions
 	if readOnly && db.dialect == Postgres {
 		// The modernc driver rejects these options; its reader pool is query_only instead.
@@ -184,7 +219,17 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	tx := &Tx{tx: sqlTx, dialect: db.dialect, readOnly: readOnly}
-	if err := fn(tx); err != nil {
+	if db.dialect == SQLite && !readOnly {
+		tx.shared = &db.shared
+	}
+	err = fn(tx)
+	if err == nil {
+		err = tx.flush(ctx)
+	}
+	if tx.err != nil {
+		err = errors.Join(tx.err, err)
+	}
+	if err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("store: rollback: %w", rbErr))
 		}
@@ -193,6 +238,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	db.shared.share(db.write, tx.unshared)
 	return nil
 }
 
@@ -202,8 +248,37 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 // SQL returns the underlying *sql.Tx, for libraries that join the transaction (the job queue).
 func (tx *Tx) SQL() *sql.Tx { return tx.tx }
 
-// Exec runs a statement.
+// Exec runs a statement after sending the unit's rows, and then makes the unit forget what it
+// read, which the statement may have changed.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
+	res, err := tx.rawExec(ctx, query, args...)
+	u := tx.unitOf()
+	u.forget()
+	u.changes++
+	return res, err
+}
+
+// Query runs a query returning rows, after sending the unit's rows so that it sees them.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
+	return tx.rawQuery(ctx, query, args...)
+}
+
+// QueryRow runs a query returning at most one row, after sending the unit's rows so that it sees
+// them; a failure to send them fails the transaction.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if err := tx.flush(ctx); err != nil && tx.err == nil {
+		tx.err = err
+	}
+	return tx.rawQueryRow(ctx, query, args...)
+}
+
+func (tx *Tx) rawExec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, err := tx.stmt(ctx, query)
 	switch {
 	case err != nil:
@@ -214,8 +289,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return tx.tx.ExecContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
-// Query runs a query returning rows.
-func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (tx *Tx) rawQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, err := tx.stmt(ctx, query)
 	switch {
 	case err != nil:
@@ -226,9 +300,9 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return tx.tx.QueryContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
-// QueryRow runs a query returning at most one row. A query that cannot be prepared runs
+// rawQueryRow runs a query returning at most one row. A query that cannot be prepared runs
 // unprepared, so that its error comes out of Scan as the caller expects.
-func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (tx *Tx) rawQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	if st, err := tx.stmt(ctx, query); err == nil && st != nil {
 		return st.QueryRowContext(ctx, args...)
 	}
