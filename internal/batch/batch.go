@@ -55,8 +55,19 @@ const (
 	sliceTime   = 2 * time.Second
 	jobTimeout  = 6 * time.Second
 	rescueAfter = 8 * time.Second
-	// pollInterval is how often idle workers look for new jobs, and so how long a new job may wait.
-	pollInterval = 200 * time.Millisecond
+	// pollInterval is how often idle workers look for new jobs, and so how long a new job may wait
+	// (River adds up to 10 ms of jitter). Polling this often costs little: River fetches only while
+	// a worker is free, so a busy process does not poll at all, and a fetch that finds nothing is
+	// one indexed UPDATE that changes no row. On SQLite it takes the single writer connection for
+	// about 0.1 ms (measured with River's fetch query over 5,000 finished jobs), writes nothing to
+	// the WAL and syncs nothing: at 40 to 50 polls a second, well under 1% of the writer's time, and
+	// at most one poll slips in between two chunks. On PostgreSQL it is one short round trip.
+	pollInterval = 20 * time.Millisecond
+	// fetchCooldown is the least time between two fetches, whatever asks for them: the poll, or a
+	// worker freed while jobs were waiting. River refuses a poll interval shorter than it (its
+	// default is 100 ms), and fetching at most as often as polling bounds the fetches of a busy
+	// queue to the same rate.
+	fetchCooldown = pollInterval
 )
 
 // Config configures a Service.
@@ -117,6 +128,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		// database/sql on PostgreSQL has none either. Polling serves both.
 		PollOnly:          true,
 		FetchPollInterval: pollInterval,
+		FetchCooldown:     fetchCooldown,
 	}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/tally-loyalty/tally/internal/loyalty"
 	"github.com/tally-loyalty/tally/internal/store"
@@ -30,41 +29,70 @@ const maxIdempotencyKey = 255
 // An envelope it rejects is the caller's whole request: 3016 when it is not JSON in UTF-8, 3000
 // when it has no body array or an empty one, 3011 past MaxItems. Items are not looked into here:
 // each is decoded when it is applied, exactly like the single endpoint's body, and fails alone.
+//
+// It reads the request once, and answers as json.Valid, utf8.Valid and json.Unmarshal into the
+// envelope would, in that order: body matches its key regardless of case, other keys are ignored,
+// and of repeated body keys the last counts.
 func ParseBody(data []byte) ([]json.RawMessage, error) {
-	if !json.Valid(data) {
+	s := scanner{data: data, out: make([]byte, 0, len(data))}
+	var (
+		body  byte // the first byte of the last body member's value, 0 without one
+		items []json.RawMessage
+	)
+	s.space()
+	top := s.peek()
+	var ok bool
+	if top == '{' {
+		ok = s.object(func(key []byte, escaped bool) bool {
+			if !isBodyKey(key, escaped) {
+				return s.value()
+			}
+			body, items = s.peek(), items[:0]
+			if body != '[' {
+				return s.value()
+			}
+			return s.array(func() bool {
+				item, ok := s.compactValue()
+				items = append(items, item)
+				return ok
+			})
+		})
+	} else {
+		ok = s.value()
+	}
+	s.space()
+	switch {
+	case !ok || s.pos != len(data):
 		return nil, loyalty.Errorf(loyalty.CodeInvalidPayload, "the request body is not valid JSON")
-	}
-	// JSON is UTF-8 text, and the items are stored as text: PostgreSQL refuses other bytes.
-	if !utf8.Valid(data) {
+	case s.badUTF8:
+		// JSON is UTF-8 text, and the items are stored as text: PostgreSQL refuses other bytes.
 		return nil, loyalty.Errorf(loyalty.CodeInvalidPayload, "the request body is not valid UTF-8")
-	}
-	var env struct {
-		Body json.RawMessage `json:"body"`
-	}
-	if err := json.Unmarshal(data, &env); err != nil {
-		return nil, loyalty.Errorf(loyalty.CodeMissingArguments, `the request body must be an object {"body": [...]}`)
-	}
-	if len(env.Body) == 0 || bytes.Equal(env.Body, []byte("null")) {
+	case top == 'n', top == '{' && (body == 0 || body == 'n'):
 		return nil, loyalty.FieldErrorf(loyalty.CodeMissingArguments, "body", "is required")
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(env.Body, &items); err != nil {
+	case top != '{':
+		return nil, loyalty.Errorf(loyalty.CodeMissingArguments, `the request body must be an object {"body": [...]}`)
+	case body != '[':
 		return nil, loyalty.FieldErrorf(loyalty.CodeMissingArguments, "body", "must be an array of items")
-	}
-	if len(items) == 0 {
+	case len(items) == 0:
 		return nil, loyalty.FieldErrorf(loyalty.CodeMissingArguments, "body", "must hold at least one item")
-	}
-	if len(items) > MaxItems {
+	case len(items) > MaxItems:
 		return nil, loyalty.FieldErrorf(loyalty.CodeLimitExceeded, "body", "must hold at most %d items, not %d", MaxItems, len(items))
 	}
-	for i, item := range items {
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, item); err != nil {
-			return nil, loyalty.Errorf(loyalty.CodeInvalidPayload, "body[%d] is not valid JSON", i)
-		}
-		items[i] = buf.Bytes()
-	}
 	return items, nil
+}
+
+// isBodyKey reports whether an object key, as written, names the envelope's body: json.Unmarshal
+// matches a field's name regardless of case, and only ASCII letters fold to those of "body".
+func isBodyKey(key []byte, escaped bool) bool {
+	name := key[1 : len(key)-1]
+	if escaped {
+		var s string
+		if err := json.Unmarshal(key, &s); err != nil {
+			return false
+		}
+		name = []byte(s)
+	}
+	return bytes.EqualFold(name, []byte("body"))
 }
 
 // bodyHash identifies what was submitted, for the idempotency check: the type and the items.

@@ -190,7 +190,8 @@ func testTypesBehaveLikeSingleCalls(t *testing.T, f fixture) {
 	}
 }
 
-// single applies the item at index in a transaction of its own and returns its result object.
+// single applies the item at index in a transaction of its own and returns its result object,
+// checking it against the algorithm successResult replaced.
 func (f fixture) single(t *testing.T, typ Type, index int, item string) ([]byte, error) {
 	t.Helper()
 	var result []byte
@@ -200,8 +201,13 @@ func (f fixture) single(t *testing.T, typ Type, index int, item string) ([]byte,
 			return err
 		}
 		_, id := keysOf(json.RawMessage(item))
-		result, err = successResult(index, id, typ.Message, res)
-		return err
+		if result, err = successResult(index, id, typ.Message, res); err != nil {
+			return err
+		}
+		if want, err := oracleSuccessResult(index, id, typ.Message, res); err != nil || !bytes.Equal(result, want) {
+			return fmt.Errorf("result %s, where the algorithm successResult replaced writes %s (%v)", result, want, err)
+		}
+		return nil
 	})
 	if e, ok := loyalty.AsError(err); ok {
 		_, id := keysOf(json.RawMessage(item))

@@ -1,13 +1,12 @@
 package batch
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -266,43 +265,45 @@ func keysOf(item json.RawMessage) (itemKeys, string) {
 }
 
 // successResult is a succeeded item as the job's response lists it: the operation's result with the
-// item's index first, then the customerId and a message (unless the result has its own).
+// item's index first, then the customerId and a message (unless the result has its own), then the
+// result's other members sorted by name. A result that is not an object is the member "result".
 func successResult(index int, id, message string, res any) ([]byte, error) {
 	raw, err := json.Marshal(res)
 	if err != nil {
 		return nil, fmt.Errorf("encode result of item %d: %w", index, err)
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &fields); err != nil || fields == nil {
-		fields = map[string]json.RawMessage{"result": raw} // a result that is not an object
+	members, ok := objectMembers(raw)
+	if !ok {
+		members = []member{{name: []byte("result"), key: []byte(`"result"`), value: raw}}
 	}
-	fields["index"] = mustJSON(index)
-	if _, ok := fields["customerId"]; !ok {
-		fields["customerId"] = mustJSON(id)
+	b := make([]byte, 0, len(raw)+len(id)+len(message)+48)
+	b = append(b, `{"index":`...)
+	b = strconv.AppendInt(b, int64(index), 10)
+	b = append(b, `,"customerId":`...)
+	b = append(b, memberValue(members, "customerId", id)...)
+	b = append(b, `,"message":`...)
+	b = append(b, memberValue(members, "message", message)...)
+	for _, m := range members {
+		switch string(m.name) {
+		case "index", "customerId", "message":
+			continue
+		}
+		b = append(b, ',')
+		b = append(b, m.key...)
+		b = append(b, ':')
+		b = append(b, m.value...)
 	}
-	if _, ok := fields["message"]; !ok {
-		fields["message"] = mustJSON(message)
-	}
-	// The fields every item has come first, for people reading the response; the rest are sorted.
-	first := []string{"index", "customerId", "message"}
-	order := slices.Clone(first)
-	for _, k := range slices.Sorted(maps.Keys(fields)) {
-		if !slices.Contains(first, k) {
-			order = append(order, k)
+	return append(b, '}'), nil
+}
+
+// memberValue is the value of the member with the name, or else the JSON string def.
+func memberValue(members []member, name, def string) []byte {
+	for _, m := range members {
+		if string(m.name) == name {
+			return m.value
 		}
 	}
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, k := range order {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.Write(mustJSON(k))
-		b.WriteByte(':')
-		b.Write(fields[k])
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	return mustJSON(def)
 }
 
 // failedItem is a failed item as the job's response lists it.
