@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -465,6 +466,7 @@ func (tx *Tx) ActiveHolds(ctx context.Context, customerRef, now int64) ([]Hold, 
 			hs = append(hs, h)
 		}
 	}
+	slices.SortFunc(hs, func(a, b Hold) int { return cmp.Compare(a.ID, b.ID) })
 	return hs, nil
 }
 

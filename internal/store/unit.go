@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -204,19 +205,39 @@ func scanAll[T any](rows *sql.Rows, scan func(*sql.Rows) (T, error)) ([]T, error
 	return out, rows.Err()
 }
 
-// inList is the condition that column is one of n values, with the values as its arguments: an IN
-// list on SQLite, and on PostgreSQL one array parameter, so that the statement's text does not
-// depend on n and stays prepared.
-func (tx *Tx) inList(column string, values []any) (string, []any) {
+// keyPlaceholder stands, in a query given to queryPerKey, for the value being looked up.
+const keyPlaceholder = "{key}"
+
+// queryPerKey runs query once for each of values (all strings or all int64s, at most a few hundred)
+// and returns all the rows. The query's last placeholder must be its comparison `= {key}`; args
+// fill the `?` before it. On PostgreSQL the values go as one array, each looked up by index in a
+// LATERAL subquery, whatever the planner's statistics say: a table filled since it was last
+// analyzed otherwise gets plans that scan all of the tenant's rows, where the statistics promise
+// one (BENCHMARKS.md). On SQLite they go as a JSON array into an IN list, which SQLite looks up by
+// index too. Either way the statement's text does not depend on how many values there are, so it
+// stays prepared. With lock, the rows are locked FOR UPDATE on PostgreSQL, in the order of values.
+func (tx *Tx) queryPerKey(ctx context.Context, query string, lock bool, values []any, args ...any) (*sql.Rows, error) {
+	_, text := values[0].(string)
 	if tx.dialect == Postgres {
-		switch values[0].(type) {
-		case string:
-			return column + ` = ANY(?::text[])`, []any{arrayOf[string](values)}
-		default:
-			return column + ` = ANY(?::bigint[])`, []any{arrayOf[int64](values)}
+		keys, array := `unnest(?::text[])`, any(nil)
+		if text {
+			array = arrayOf[string](values)
+		} else {
+			keys, array = `unnest(?::bigint[])`, arrayOf[int64](values)
 		}
+		inner := strings.Replace(query, keyPlaceholder, "k.v", 1) + ` OFFSET 0`
+		if lock {
+			inner += tx.ForUpdate()
+		}
+		return tx.rawQuery(ctx, `SELECT x.* FROM `+keys+` AS k(v) CROSS JOIN LATERAL (`+inner+`) AS x`,
+			append([]any{array}, args...)...)
 	}
-	return column + ` IN (` + idList(len(values)) + `)`, values
+	list, err := json.Marshal(values)
+	if err != nil { // strings and integers always encode
+		return nil, fmt.Errorf("store: encode keys: %w", err)
+	}
+	return tx.rawQuery(ctx, strings.Replace(query, "= "+keyPlaceholder, "IN (SELECT value FROM json_each(?))", 1),
+		append(args, string(list))...)
 }
 
 func arrayOf[T any](values []any) []T {
@@ -277,10 +298,11 @@ func (tx *Tx) loadCustomers(ctx context.Context, tenantID int64, ids []string) e
 			unknown = append(unknown, id)
 		}
 	}
+	// PostgreSQL locks the rows in this order; any order works as long as every chunk uses it.
+	slices.Sort(unknown)
 	return inChunks(unknown, func(ids []string) error {
-		cond, args := tx.inList("customer_id", anys(ids))
-		rows, err := tx.rawQuery(ctx, `SELECT `+customerColumns+` FROM customers WHERE tenant_id = ? AND `+cond+
-			` ORDER BY id`+tx.ForUpdate(), append([]any{tenantID}, args...)...)
+		rows, err := tx.queryPerKey(ctx, `SELECT `+customerColumns+` FROM customers WHERE tenant_id = ? AND customer_id = {key}`,
+			true, anys(ids), tenantID)
 		if err != nil {
 			return fmt.Errorf("store: read customers: %w", err)
 		}
@@ -336,9 +358,8 @@ func (u *unit) unknownRefs(refs []int64, known func(*walletState) bool) []int64 
 func (tx *Tx) loadLots(ctx context.Context, refs []int64) error {
 	u := tx.unitOf()
 	return inChunks(u.unknownRefs(refs, func(w *walletState) bool { return w.lotsLoaded }), func(refs []int64) error {
-		cond, args := tx.inList("customer_ref", anys(refs))
-		rows, err := tx.rawQuery(ctx, `SELECT id, customer_ref, transaction_ref, points, remaining, available_at, expires_at
-			FROM point_lots WHERE `+cond+` AND remaining > 0`, args...)
+		rows, err := tx.queryPerKey(ctx, `SELECT id, customer_ref, transaction_ref, points, remaining, available_at, expires_at
+			FROM point_lots WHERE remaining > 0 AND customer_ref = {key}`, false, anys(refs))
 		if err != nil {
 			return fmt.Errorf("store: read lots: %w", err)
 		}
@@ -364,8 +385,10 @@ func (tx *Tx) loadLots(ctx context.Context, refs []int64) error {
 func (tx *Tx) loadHolds(ctx context.Context, refs []int64) error {
 	u := tx.unitOf()
 	return inChunks(u.unknownRefs(refs, func(w *walletState) bool { return w.holdsLoaded }), func(refs []int64) error {
-		cond, args := tx.inList("h.customer_ref", anys(refs))
-		holds, err := queryHolds(ctx, tx.rawQuery, `WHERE `+cond+` AND h.status = ? ORDER BY h.id`, append(args, HoldStatusActive)...)
+		perKey := func(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+			return tx.queryPerKey(ctx, query, false, anys(refs), args...)
+		}
+		holds, err := queryHolds(ctx, perKey, `WHERE h.status = ? AND h.customer_ref = {key}`, HoldStatusActive)
 		if err != nil {
 			return err
 		}
@@ -384,8 +407,8 @@ func (tx *Tx) loadHolds(ctx context.Context, refs []int64) error {
 func (tx *Tx) loadEarned(ctx context.Context, refs []int64) error {
 	u := tx.unitOf()
 	return inChunks(u.unknownRefs(refs, func(w *walletState) bool { return w.earnedKnown }), func(refs []int64) error {
-		cond, args := tx.inList("customer_ref", anys(refs))
-		rows, err := tx.rawQuery(ctx, `SELECT customer_ref, lifetime_earned FROM point_accounts WHERE `+cond, args...)
+		rows, err := tx.queryPerKey(ctx, `SELECT customer_ref, lifetime_earned FROM point_accounts WHERE customer_ref = {key}`,
+			false, anys(refs))
 		if err != nil {
 			return fmt.Errorf("store: read lifetime earned: %w", err)
 		}
@@ -431,8 +454,7 @@ func loadIDs[K comparable](ctx context.Context, tx *Tx, query, column string, te
 		}
 	}
 	return inChunks(unknown, func(ids []string) error {
-		cond, args := tx.inList(column, anys(ids))
-		rows, err := tx.rawQuery(ctx, query+cond, append([]any{tenantID}, args...)...)
+		rows, err := tx.queryPerKey(ctx, query+column+` = {key}`, false, anys(ids), tenantID)
 		if err != nil {
 			return fmt.Errorf("store: look up %s: %w", column, err)
 		}
