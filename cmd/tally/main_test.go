@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tally-loyalty/tally/internal/batch"
 )
 
 func runCLI(t *testing.T, args ...string) string {
@@ -67,5 +69,26 @@ func TestUnknownCommand(t *testing.T) {
 	}
 	if !strings.HasPrefix(runCLI(t, "version"), "tally ") {
 		t.Fatal("version")
+	}
+}
+
+// --batch-workers takes auto, a count, or 0 for none, and refuses anything else.
+func TestWorkersFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"auto", 0, true}, {"0", batch.NoWorkers, true}, {"1", 1, true}, {"8", 8, true},
+		{"-1", 0, false}, {"many", 0, false}, {"", 0, false},
+	} {
+		var w workersFlag
+		err := w.Set(tc.in)
+		if (err == nil) != tc.ok || err == nil && w.n != tc.want {
+			t.Errorf("Set(%q): n %d, %v; want %d, ok %v", tc.in, w.n, err, tc.want, tc.ok)
+		}
+		if err == nil && w.String() != tc.in {
+			t.Errorf("Set(%q) then String() = %q", tc.in, w.String())
+		}
 	}
 }

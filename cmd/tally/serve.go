@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,25 +23,23 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	maxBody := fs.Int64("max-body-bytes", httpapi.DefaultMaxBodyBytes, "largest request body accepted, in bytes")
 	limits := rateLimitFlags(fs)
 	shutdown := fs.Duration("shutdown-timeout", 30*time.Second, "how long in-flight requests may take to finish on shutdown")
-	workers := fs.Int("batch-workers", batch.DefaultWorkers,
-		"batch jobs this process works on at once; 0 to only accept batches and leave them to other processes on the same PostgreSQL")
+	var workers workersFlag
+	fs.Var(&workers, "batch-workers",
+		"batch jobs this process works on at once: auto (1 on SQLite, 4 on PostgreSQL), a number, or 0 to only accept batches and leave them to other processes on the same PostgreSQL")
 	queueLimit := fs.Int("batch-queue-limit", batch.DefaultQueueLimit,
 		"queued or running batch jobs a tenant may have before submissions are refused with 429")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *workers < 0 || *queueLimit < 1 {
-		return fmt.Errorf("--batch-workers must be 0 or more and --batch-queue-limit 1 or more")
-	}
-	if *workers == 0 {
-		*workers = batch.NoWorkers
+	if *queueLimit < 1 {
+		return fmt.Errorf("--batch-queue-limit must be 1 or more")
 	}
 	log, err := newLogger(*logFormat, *logLevel)
 	if err != nil {
 		return err
 	}
 	a, err := app.Open(ctx, app.Config{DB: *db, Logger: log, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown,
-		RateLimits: *limits, BatchWorkers: *workers, BatchQueueLimit: *queueLimit})
+		RateLimits: *limits, BatchWorkers: workers.n, BatchQueueLimit: *queueLimit})
 	if err != nil {
 		return err
 	}
@@ -101,4 +100,35 @@ func redactDSN(dsn string) string {
 		return scheme + "://" + user + ":xxxxx@" + host
 	}
 	return dsn
+}
+
+// workersFlag is --batch-workers: "auto" (the database's default), or a number of workers, 0 for
+// none. n is what app.Config.BatchWorkers takes.
+type workersFlag struct{ n int }
+
+func (w *workersFlag) String() string {
+	switch w.n {
+	case 0:
+		return "auto"
+	case batch.NoWorkers:
+		return "0"
+	}
+	return strconv.Itoa(w.n)
+}
+
+func (w *workersFlag) Set(v string) error {
+	if v == "auto" {
+		w.n = 0
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil || n < 0:
+		return fmt.Errorf("must be auto or a number of workers, 0 or more")
+	case n == 0:
+		w.n = batch.NoWorkers
+	default:
+		w.n = n
+	}
+	return nil
 }

@@ -35,7 +35,7 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may take to finish on shutdown.
 	ShutdownTimeout time.Duration
 	// BatchWorkers is how many batch jobs this process works on at once: 0 means
-	// batch.DefaultWorkers, batch.NoWorkers none (the process only accepts batches).
+	// batch.DefaultWorkers of the database, batch.NoWorkers none (the process only accepts batches).
 	BatchWorkers int
 	// BatchQueueLimit is how many queued or running batch jobs a tenant may have; 0 means
 	// batch.DefaultQueueLimit.

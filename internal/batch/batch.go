@@ -27,12 +27,22 @@ import (
 	"github.com/tally-loyalty/tally/internal/store"
 )
 
+// DefaultWorkers is how many batch jobs a process works on at once unless configured: one on
+// SQLite, whose single writer applies one chunk at a time whatever the number of workers, so that
+// a submission waits for at most one chunk before it is stored (with four, accept p99 was 225–333
+// ms against 47–73 ms with one, at the same throughput; BENCHMARKS.md); four on PostgreSQL, which
+// applies chunks side by side.
+func DefaultWorkers(d store.Dialect) int {
+	if d == store.SQLite {
+		return 1
+	}
+	return 4
+}
+
 // Defaults and limits of batch processing.
 const (
 	// MaxItems is the most items one batch may hold.
 	MaxItems = 1000
-	// DefaultWorkers is how many batch jobs a process works on at once unless configured.
-	DefaultWorkers = 4
 	// NoWorkers as Config.Workers makes a process that accepts batches but leaves their processing
 	// to the other processes sharing its PostgreSQL database.
 	NoWorkers = -1
@@ -75,7 +85,8 @@ type Config struct {
 	DB     *store.DB
 	Engine *engine.Engine
 	Logger *slog.Logger
-	// Workers is how many jobs this process works on at once: 0 means DefaultWorkers, NoWorkers none.
+	// Workers is how many jobs this process works on at once: 0 means DefaultWorkers of the
+	// database, NoWorkers none.
 	Workers int
 	// QueueLimit is how many queued or running jobs a tenant may have; past it a submission is
 	// refused with 429. 0 means DefaultQueueLimit.
@@ -98,7 +109,7 @@ type Service struct {
 // New prepares the queue's tables and returns a Service; Start starts its workers.
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Workers == 0 {
-		cfg.Workers = DefaultWorkers
+		cfg.Workers = DefaultWorkers(cfg.DB.Dialect())
 	}
 	if cfg.QueueLimit <= 0 {
 		cfg.QueueLimit = DefaultQueueLimit
