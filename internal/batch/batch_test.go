@@ -439,4 +439,32 @@ func testSubmit(t *testing.T, f fixture) {
 			t.Fatalf("after a job ended: %v", err)
 		}
 	})
+
+	t.Run("one key at once", func(t *testing.T) {
+		// Submissions with one key that arrive together store one job and all answer with it.
+		f := f.newTenant(t)
+		ids := make(chan int64, 8)
+		errs := make(chan error, 8)
+		for range 8 {
+			go func() {
+				j, err := f.s.Submit(ctx, f.tenant, "customers", body, "key-2")
+				ids <- j.JobID
+				errs <- err
+			}()
+		}
+		first := <-ids
+		for i := range 8 {
+			if err := <-errs; err != nil {
+				t.Fatalf("submission %d: %v", i, err)
+			}
+			if i > 0 {
+				if id := <-ids; id != first {
+					t.Fatalf("jobs %d and %d for one key", first, id)
+				}
+			}
+		}
+		if n := f.count(t, `SELECT COUNT(*) FROM batch_jobs WHERE tenant_id = ?`, f.tenant); n != 1 {
+			t.Fatalf("%d jobs stored", n)
+		}
+	})
 }

@@ -122,6 +122,9 @@ func checkIdempotencyKey(key string) error {
 // queue job are written in one transaction: once a jobId is returned the batch will be processed,
 // whatever fails next. With an idempotency key already used for the same type and items it returns
 // the first job and stores nothing; with the key of another submission it fails with 422 (code 3003).
+// Two submissions with one key at the same moment store one job: the second waits for the first and
+// answers with its job. Submissions of one tenant do not wait for each other otherwise, so the queue
+// limit counts the jobs already stored: submissions that arrive together may pass it by their number.
 func (s *Service) Submit(ctx context.Context, tenantID int64, typeName string, data []byte, idempotencyKey string) (JobCreated, error) {
 	if _, ok := s.types[typeName]; !ok {
 		return JobCreated{}, loyalty.Errorf(loyalty.CodeNotFound, "there is no batch type %q", typeName)
@@ -136,9 +139,6 @@ func (s *Service) Submit(ctx context.Context, tenantID int64, typeName string, d
 	hash := bodyHash(typeName, items)
 	var created JobCreated
 	err = s.db.Write(ctx, func(tx *store.Tx) error {
-		if err := tx.LockTenantBatches(ctx, tenantID); err != nil {
-			return err
-		}
 		if idempotencyKey != "" {
 			j, err := tx.BatchJobByIdempotencyKey(ctx, tenantID, idempotencyKey)
 			switch {

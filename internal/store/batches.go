@@ -107,21 +107,6 @@ func nullString(s string) any {
 	return s
 }
 
-// LockTenantBatches serialises batch submissions of one tenant until the transaction ends, so that
-// the queue limit and the idempotency check see every earlier submission. SQLite's single writer
-// already does; on PostgreSQL the tenant row is locked without blocking inserts that reference it.
-func (tx *Tx) LockTenantBatches(ctx context.Context, tenantID int64) error {
-	if tx.dialect != Postgres {
-		return nil
-	}
-	var id int64
-	err := tx.QueryRow(ctx, `SELECT id FROM tenants WHERE id = ? FOR NO KEY UPDATE`, tenantID).Scan(&id)
-	if err != nil {
-		return fmt.Errorf("store: lock tenant %d for batches: %w", tenantID, err)
-	}
-	return nil
-}
-
 // BatchJobByIdempotencyKey returns the tenant's job submitted with key, or ErrNotFound.
 func (tx *Tx) BatchJobByIdempotencyKey(ctx context.Context, tenantID int64, key string) (BatchJob, error) {
 	j, err := scanBatchJob(tx.QueryRow(ctx, `SELECT `+batchJobColumns+` FROM batch_jobs
@@ -152,6 +137,11 @@ func (tx *Tx) InsertBatchJob(ctx context.Context, j BatchJob, items []json.RawMe
 	err := tx.QueryRow(ctx, `INSERT INTO batch_jobs (tenant_id, type, status, total_count, idempotency_key,
 		body_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		j.TenantID, j.Type, BatchQueued, len(items), nullString(j.IdempotencyKey), j.BodyHash, Micros(j.CreatedAt)).Scan(&id)
+	if IsUniqueViolation(err) {
+		// A concurrent submission with the same idempotency key committed first; run again to answer
+		// with its job.
+		return 0, fmt.Errorf("store: insert batch job: %w: %w", ErrConflict, err)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: insert batch job: %w", err)
 	}

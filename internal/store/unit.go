@@ -99,6 +99,10 @@ type unit struct {
 	taken     map[txnKey]bool      // transactionIds known to be taken (true) or free
 	orderIDs  map[customerKey]bool // orderIds likewise
 	ids       map[string]*idPool
+	// idBlock is how many ids a table's first draw takes on PostgreSQL: one for a single call,
+	// a chunk's item count after Prefetch, so that a chunk draws each table's ids in one statement
+	// and a single call leaves no gap in them.
+	idBlock int
 
 	dirtyCustomers []*customerState
 	txns           []Txn
@@ -160,7 +164,7 @@ func (tx *Tx) newID(ctx context.Context, table string) (int64, error) {
 	u := tx.unitOf()
 	p := u.ids[table]
 	if p == nil {
-		p = &idPool{size: 64}
+		p = &idPool{size: max(u.idBlock, 1)}
 		if tx.dialect == SQLite {
 			var seq int64
 			err := tx.rawQueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM sqlite_sequence WHERE name = ?`, table).Scan(&seq)
@@ -253,6 +257,7 @@ func arrayOf[T any](values []any) []T {
 // PostgreSQL), their lots, holds and lifetime totals, and which transactionIds and orderIds are
 // taken. A batch chunk calls it before its items; it changes nothing an operation sees.
 func (tx *Tx) Prefetch(ctx context.Context, tenantID int64, customerIDs, transactionIDs, orderIDs []string) error {
+	tx.unitOf().idBlock = max(len(customerIDs), len(transactionIDs))
 	if err := tx.loadCustomers(ctx, tenantID, customerIDs); err != nil {
 		return err
 	}
