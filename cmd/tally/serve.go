@@ -28,18 +28,23 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		"batch jobs this process works on at once: auto (1 on SQLite, 4 on PostgreSQL), a number, or 0 to only accept batches and leave them to other processes on the same PostgreSQL")
 	queueLimit := fs.Int("batch-queue-limit", batch.DefaultQueueLimit,
 		"queued or running batch jobs a tenant may have before submissions are refused with 429")
+	chunkSize := fs.Int("batch-chunk-size", batch.DefaultChunkSize,
+		"batch items applied in one transaction: larger gives more items per second and, on SQLite, longer waits to accept a batch")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *queueLimit < 1 {
 		return fmt.Errorf("--batch-queue-limit must be 1 or more")
 	}
+	if *chunkSize < 1 || *chunkSize > batch.MaxItems {
+		return fmt.Errorf("--batch-chunk-size must be from 1 to %d", batch.MaxItems)
+	}
 	log, err := newLogger(*logFormat, *logLevel)
 	if err != nil {
 		return err
 	}
 	a, err := app.Open(ctx, app.Config{DB: *db, Logger: log, MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown,
-		RateLimits: *limits, BatchWorkers: workers.n, BatchQueueLimit: *queueLimit})
+		RateLimits: *limits, BatchWorkers: workers.n, BatchQueueLimit: *queueLimit, BatchChunkSize: *chunkSize})
 	if err != nil {
 		return err
 	}

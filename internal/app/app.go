@@ -40,6 +40,9 @@ type Config struct {
 	// BatchQueueLimit is how many queued or running batch jobs a tenant may have; 0 means
 	// batch.DefaultQueueLimit.
 	BatchQueueLimit int
+	// BatchChunkSize is how many batch items one transaction applies; 0 means
+	// batch.DefaultChunkSize.
+	BatchChunkSize int
 }
 
 // App is a running Tally: database, engine, batch workers and HTTP API.
@@ -66,7 +69,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	}
 	eng := engine.New(cfg.Now)
 	batches, err := batch.New(ctx, batch.Config{DB: db, Engine: eng, Logger: cfg.Logger,
-		Workers: cfg.BatchWorkers, QueueLimit: cfg.BatchQueueLimit})
+		Workers: cfg.BatchWorkers, QueueLimit: cfg.BatchQueueLimit, ChunkSize: cfg.BatchChunkSize})
 	if err != nil {
 		db.Close()
 		return nil, err

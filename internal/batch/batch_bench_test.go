@@ -18,7 +18,7 @@ import (
 // benchSeeds is how many customers the chunk benchmarks seed; the items name them at random.
 const benchSeeds = 10_000
 
-// BenchmarkChunk applies one chunk (ChunkSize items in one transaction, as a worker does) of each
+// BenchmarkChunk applies one chunk (DefaultChunkSize items in one transaction, as a worker does) of each
 // batch type the service has, on each database: the cost of the database work and the engine,
 // without HTTP or the queue. items/s is what one worker reaches applying chunks back to back;
 // cpu-us/item is the CPU time this process spent per item, which other work on the machine does
@@ -36,7 +36,7 @@ func BenchmarkChunk(b *testing.B) {
 					var cpu time.Duration
 					for range b.N {
 						b.StopTimer()
-						items := make([]workload.Item, ChunkSize)
+						items := make([]workload.Item, DefaultChunkSize)
 						for i := range items {
 							items[i] = g.Item(t)
 						}
@@ -49,8 +49,8 @@ func BenchmarkChunk(b *testing.B) {
 							b.Fatalf("chunk of job %d: done %v, %v", id, done, err)
 						}
 					}
-					b.ReportMetric(float64(b.N*ChunkSize)/b.Elapsed().Seconds(), "items/s")
-					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*ChunkSize), "cpu-us/item")
+					b.ReportMetric(float64(b.N*DefaultChunkSize)/b.Elapsed().Seconds(), "items/s")
+					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*DefaultChunkSize), "cpu-us/item")
 				})
 			}
 		})

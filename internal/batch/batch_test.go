@@ -201,6 +201,21 @@ func TestParseBody(t *testing.T) {
 func testChunks(t *testing.T, f fixture) {
 	f = f.newTenant(t)
 
+	t.Run("a configured chunk size", func(t *testing.T) {
+		f := f.newTenant(t)
+		f.s.cfg.ChunkSize = 7
+		t.Cleanup(func() { f.s.cfg.ChunkSize = DefaultChunkSize })
+		id := f.submit(t, "customers", 1000, 10)
+		for _, want := range []int{7, 10} {
+			if _, err := f.s.runChunk(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			if j := f.job(t, id); j.ProcessedCount != want {
+				t.Fatalf("processed %d items, want %d", j.ProcessedCount, want)
+			}
+		}
+	})
+
 	t.Run("items fail alone, in index order, counted as they go", func(t *testing.T) {
 		id := f.submit(t, "customers", 0, 450, 3, 201, 449)
 		done, err := f.s.runChunk(ctx, id)
@@ -208,7 +223,7 @@ func testChunks(t *testing.T, f fixture) {
 			t.Fatalf("first chunk: done %v, %v", done, err)
 		}
 		j := f.job(t, id)
-		if j.Status != store.BatchRunning || j.ProcessedCount != ChunkSize || j.ErrorCount != 1 || j.StartedAt == nil || j.CompletedAt != nil {
+		if j.Status != store.BatchRunning || j.ProcessedCount != DefaultChunkSize || j.ErrorCount != 1 || j.StartedAt == nil || j.CompletedAt != nil {
 			t.Fatalf("after one chunk: %+v", j)
 		}
 		f.run(t, id)
@@ -276,7 +291,7 @@ func testStop(t *testing.T, f fixture) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if j.Status != store.BatchStopped || j.ProcessedCount != ChunkSize || j.StoppedCount != 500-ChunkSize ||
+		if j.Status != store.BatchStopped || j.ProcessedCount != DefaultChunkSize || j.StoppedCount != 500-DefaultChunkSize ||
 			j.ErrorCount != 1 || j.CompletedAt == nil {
 			t.Fatalf("stopped: %+v", j)
 		}

@@ -77,7 +77,7 @@ func TestChunkFallsBackToSteps(t *testing.T) {
 		f := setup(t, d).newTenant(t)
 		f.s.types["steps"] = stepsType()
 
-		const n = 2*ChunkSize + 50
+		const n = 2*DefaultChunkSize + 50
 		items := make([]string, n)
 		type outcome struct {
 			good     bool
@@ -89,9 +89,9 @@ func TestChunkFallsBackToSteps(t *testing.T) {
 		for i := range items {
 			var it stepsItem
 			switch {
-			case i < 2*ChunkSize && i%10 == 3:
+			case i < 2*DefaultChunkSize && i%10 == 3:
 				it = stepsItem{CustomerID: fmt.Sprintf("bad%d", i%4)}
-			case i < 2*ChunkSize && i%17 == 5:
+			case i < 2*DefaultChunkSize && i%17 == 5:
 				it = stepsItem{CustomerID: fmt.Sprintf("g%d", i%7), Refuse: true}
 			case i == 44:
 				it = stepsItem{CustomerID: "refused-only", Refuse: true}

@@ -112,7 +112,7 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 		if j.Status == store.BatchQueued {
 			j.Status, j.StartedAt = store.BatchRunning, &now
 		}
-		items, err := tx.PendingBatchItems(ctx, j.ID, j.ProcessedCount(), ChunkSize)
+		items, err := tx.PendingBatchItems(ctx, j.ID, j.ProcessedCount(), s.cfg.ChunkSize)
 		if err != nil {
 			return err
 		}
