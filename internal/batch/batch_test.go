@@ -201,6 +201,21 @@ func TestParseBody(t *testing.T) {
 func testChunks(t *testing.T, f fixture) {
 	f = f.newTenant(t)
 
+	t.Run("an id the database cannot hold fails its item alone", func(t *testing.T) {
+		// A NUL is valid JSON but PostgreSQL refuses it in text: the chunk must not send it ahead.
+		f := f.newTenant(t)
+		body := []byte(`{"body":[{"customerId":"n1"},{"customerId":"bad\u0000id"},{"customerId":"n2"},` +
+			`{"customerId":"n3","transactionId":"t\u0000x"}]}`)
+		created, err := f.s.Submit(ctx, f.tenant, "customers", body, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.run(t, created.JobID)
+		if j := f.job(t, created.JobID); j.FinishedCount != 3 || j.ErrorCount != 1 {
+			t.Fatalf("finished %d, failed %d; want 3 and 1", j.FinishedCount, j.ErrorCount)
+		}
+	})
+
 	t.Run("a configured chunk size", func(t *testing.T) {
 		f := f.newTenant(t)
 		f.s.cfg.ChunkSize = 7

@@ -242,14 +242,16 @@ func (s *Service) failRemaining(ctx context.Context, jobID int64, cause *loyalty
 	return nil
 }
 
-// itemKeys are the fields of an item that name what it touches; empty when absent or not strings.
+// itemKeys are the ids an item names, to read ahead of applying it; empty when absent, not
+// strings, or not valid ids (the operation refuses those, and the database need never see them).
 type itemKeys struct {
 	CustomerID, TransactionID, OrderID string
 }
 
 // keysOf reads an item's keys, and its identity: what its result names it by, the item's
-// customerId, or the item itself when it is a string (an orderId in orders/transactions). An item
-// that is neither has no keys; it fails when it is applied, with the error the operation gives.
+// customerId as sent, or the item itself when it is a string (an orderId in orders/transactions).
+// An item that is neither has no keys; it fails when it is applied, with the error the operation
+// gives.
 func keysOf(item json.RawMessage) (itemKeys, string) {
 	var v any
 	if json.Unmarshal(item, &v) != nil {
@@ -260,8 +262,14 @@ func keysOf(item json.RawMessage) (itemKeys, string) {
 	}
 	obj, _ := v.(map[string]any)
 	str := func(key string) string { s, _ := obj[key].(string); return s }
-	k := itemKeys{CustomerID: str("customerId"), TransactionID: str("transactionId"), OrderID: str("orderId")}
-	return k, k.CustomerID
+	valid := func(key string) string {
+		if s := str(key); loyalty.CheckID(key, s) == nil {
+			return s
+		}
+		return ""
+	}
+	k := itemKeys{CustomerID: valid("customerId"), TransactionID: valid("transactionId"), OrderID: valid("orderId")}
+	return k, str("customerId")
 }
 
 // successResult is a succeeded item as the job's response lists it: the operation's result with the

@@ -301,11 +301,13 @@ func (tx *Tx) DebitLots(ctx context.Context, customerRef, transactionRef int64, 
 	u := tx.unitOf()
 	w := u.wallet(customerRef)
 	lots := make([]*Lot, len(moves))
+	taken := map[int64]int64{} // by lot, what the moves before take
 	for i, m := range moves {
 		j := slices.IndexFunc(w.lots, func(l *Lot) bool { return l.ID == m.Lot })
-		if m.Points >= 0 || j < 0 || w.lots[j].Remaining+m.Points < 0 {
+		if m.Points >= 0 || j < 0 || w.lots[j].Remaining+taken[m.Lot]+m.Points < 0 {
 			return fmt.Errorf("store: debit of %d points from lot %d of customer %d is not possible", m.Points, m.Lot, customerRef)
 		}
+		taken[m.Lot] += m.Points
 		lots[i] = w.lots[j]
 	}
 	for i, m := range moves {

@@ -78,6 +78,17 @@ func TestLedgerGuards(t *testing.T) {
 			t.Fatal("a lot with 40 points left gave 41")
 		}
 		err = db.Write(ctx, func(tx *store.Tx) error {
+			// Each move alone fits; together they would take the lot below zero.
+			twice := []store.Move{{Lot: lot.ID, Points: -30}, {Lot: lot.ID, Points: -30}}
+			if err := tx.DebitLots(ctx, lot.CustomerRef, lot.TransactionRef, twice, at); err == nil {
+				t.Error("two debits of 30 from a lot with 40 points left: no error")
+			}
+			return nil // the transaction commits: the refused debits must have changed nothing
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Write(ctx, func(tx *store.Tx) error {
 			lots, err := tx.LiveLots(ctx, lot.CustomerRef)
 			if err != nil || len(lots) != 1 || lots[0].Remaining != 40 {
 				t.Errorf("lots after the debits: %+v, %v", lots, err)
