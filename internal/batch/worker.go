@@ -250,26 +250,42 @@ type itemKeys struct {
 
 // keysOf reads an item's keys, and its identity: what its result names it by, the item's
 // customerId as sent, or the item itself when it is a string (an orderId in orders/transactions).
-// An item that is neither has no keys; it fails when it is applied, with the error the operation
-// gives.
+// Field names match as the operation's own decoding matches them. An item that is neither has no
+// keys; it fails when it is applied, with the error the operation gives.
 func keysOf(item json.RawMessage) (itemKeys, string) {
-	var v any
-	if json.Unmarshal(item, &v) != nil {
-		return itemKeys{}, ""
-	}
-	if id, ok := v.(string); ok {
+	if len(item) > 0 && item[0] == '"' {
+		var id string
+		if json.Unmarshal(item, &id) != nil {
+			return itemKeys{}, ""
+		}
 		return itemKeys{}, id
 	}
-	obj, _ := v.(map[string]any)
-	str := func(key string) string { s, _ := obj[key].(string); return s }
-	valid := func(key string) string {
-		if s := str(key); loyalty.CheckID(key, s) == nil {
+	// Raw fields: the rest of the item is skipped without being built, and a field of another type
+	// leaves the others readable.
+	var obj struct {
+		CustomerID    json.RawMessage `json:"customerId"`
+		TransactionID json.RawMessage `json:"transactionId"`
+		OrderID       json.RawMessage `json:"orderId"`
+	}
+	if json.Unmarshal(item, &obj) != nil {
+		return itemKeys{}, ""
+	}
+	str := func(raw json.RawMessage) string {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return s
+	}
+	valid := func(field string, raw json.RawMessage) string {
+		if s := str(raw); loyalty.CheckID(field, s) == nil {
 			return s
 		}
 		return ""
 	}
-	k := itemKeys{CustomerID: valid("customerId"), TransactionID: valid("transactionId"), OrderID: valid("orderId")}
-	return k, str("customerId")
+	k := itemKeys{CustomerID: valid("customerId", obj.CustomerID), TransactionID: valid("transactionId", obj.TransactionID),
+		OrderID: valid("orderId", obj.OrderID)}
+	return k, str(obj.CustomerID)
 }
 
 // successResult is a succeeded item as the job's response lists it: the operation's result with the
