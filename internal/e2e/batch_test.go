@@ -80,8 +80,11 @@ func TestBatches(t *testing.T) {
 					wantError(t, raw(c.c, "POST", "/batch/customers", c.body), c.status, c.code)
 				})
 			}
-			// There is no batch type of that name; GET and DELETE answer at that path (a job id).
-			wantError(t, raw(a.Client, "POST", "/batch/coupons", `{"body": [{}]}`), 405, 4005)
+			// There is no batch type of that name (GET and DELETE answer at that path: a job id), and
+			// the key is checked first, as on every batch route.
+			wantError(t, raw(a.Client, "POST", "/batch/coupons", `{"body": [{}]}`), 404, 4004)
+			wantError(t, raw(a.PublicKey, "POST", "/batch/coupons", `{"body": [{}]}`), 401, 1001)
+			wantError(t, raw(a.Client, "PUT", "/batch/coupons", `{"body": [{}]}`), 405, 4005)
 			for _, table := range tables {
 				if n := tableRows(t, env.App.DB, table); n != before[table] {
 					t.Errorf("%s: %d rows before, %d after", table, before[table], n)

@@ -28,7 +28,11 @@ func (s *Server) batchRoutes() []route {
 		openapi.Param{Name: "type", Description: "A batch type, e.g. customers"})
 	items := op("GET", "/batch/{jobId}/items", "Page through a batch job's items and results", tags, true, nil, batch.JobItemsPage{}, http.StatusNotFound)
 	items.Query = append(pageParams(), openapi.Param{Name: "status", Description: "pending, succeeded, failed or stopped"})
-	return append(routes,
+	// A submission of a type that does not exist would otherwise be a 405 (GET /batch/{jobId}
+	// matches its path); it gets Submit's 404 instead.
+	unknown := route{Operation: op("POST", "/batch/{type}", "Submit a batch of a type there is none of", tags, true, nil, nil, http.StatusNotFound),
+		handle: func(w http.ResponseWriter, r *http.Request) error { return s.submitBatch(r.PathValue("type"))(w, r) }, undocumented: true}
+	return append(routes, unknown,
 		route{Operation: list, handle: s.listBatches},
 		route{Operation: op("GET", "/batch/{jobId}", "Get a batch job's status and results", tags, true, nil, batch.Job{}, http.StatusNotFound),
 			handle: s.getBatch("jobId")},

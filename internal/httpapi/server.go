@@ -72,6 +72,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 type route struct {
 	openapi.Operation
 	handle handlerFunc
+	// undocumented leaves the route out of the API description: a fallback that only answers an
+	// error where the router would otherwise give a misleading one.
+	undocumented bool
 }
 
 // New builds a Server with every route registered.
@@ -151,6 +154,9 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 func (s *Server) openAPIDocument() ([]byte, error) {
 	ops := make([]openapi.Operation, 0, len(s.routes))
 	for _, rt := range s.routes {
+		if rt.undocumented {
+			continue
+		}
 		op := rt.Operation
 		if !op.Public {
 			op.Path = BasePath + op.Path
