@@ -94,16 +94,7 @@ func queryTxns(ctx context.Context, tx *Tx, query string, args ...any) ([]Txn, e
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var ts []Txn
-	for rows.Next() {
-		t, err := scanTxn(rows)
-		if err != nil {
-			return nil, err
-		}
-		ts = append(ts, t)
-	}
-	return ts, rows.Err()
+	return scanAll(rows, func(r *sql.Rows) (Txn, error) { return scanTxn(r) })
 }
 
 // nullable maps the zero value to NULL.
@@ -435,23 +426,21 @@ func queryHolds(ctx context.Context, query func(context.Context, string, ...any)
 	if err != nil {
 		return nil, fmt.Errorf("store: read holds: %w", err)
 	}
-	defer rows.Close()
-	var hs []Hold
-	for rows.Next() {
+	hs, err := scanAll(rows, func(r *sql.Rows) (Hold, error) {
 		var h Hold
 		var alloc string
 		var ended, txnRef sql.NullInt64
-		if err := rows.Scan(&h.ID, &h.TenantID, &h.CustomerRef, &h.CustomerID, &h.Reference, &h.Points, &h.Amount,
+		if err := r.Scan(&h.ID, &h.TenantID, &h.CustomerRef, &h.CustomerID, &h.Reference, &h.Points, &h.Amount,
 			&h.Currency, &alloc, &h.Status, &h.CreatedAt, &h.ExpiresAt, &ended, &txnRef); err != nil {
-			return nil, fmt.Errorf("store: read holds: %w", err)
-		}
-		if err := json.Unmarshal([]byte(alloc), &h.Allocation); err != nil {
-			return nil, fmt.Errorf("store: decode allocation of hold %d: %w", h.ID, err)
+			return h, err
 		}
 		h.EndedAt, h.TransactionRef = ended.Int64, txnRef.Int64
-		hs = append(hs, h)
-	}
-	if err := rows.Err(); err != nil {
+		if err := json.Unmarshal([]byte(alloc), &h.Allocation); err != nil {
+			return h, fmt.Errorf("decode allocation of hold %d: %w", h.ID, err)
+		}
+		return h, nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: read holds: %w", err)
 	}
 	return hs, nil
