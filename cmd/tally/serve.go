@@ -36,9 +36,6 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if *queueLimit < 1 {
 		return fmt.Errorf("--batch-queue-limit must be 1 or more")
 	}
-	if *chunkSize < 1 || *chunkSize > batch.MaxItems {
-		return fmt.Errorf("--batch-chunk-size must be from 1 to %d", batch.MaxItems)
-	}
 	log, err := newLogger(*logFormat, *logLevel)
 	if err != nil {
 		return err

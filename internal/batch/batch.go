@@ -52,9 +52,9 @@ const (
 	RetryAfter = 5 * time.Second
 	// DefaultChunkSize is how many items one transaction applies unless configured. Larger chunks
 	// spread each transaction's fixed costs (on SQLite chiefly the commit) over more items, but hold
-	// SQLite's single writer longer, which a submission waits for: at 100,000 customers, chunks of
-	// 250 and 1,000 gave 30–70% more orders and customers per second than 100, and accept times
-	// two to four times as long (BENCHMARKS.md).
+	// SQLite's single writer longer, which a submission waits for: at 100,000 customers, one run
+	// each, chunks of 250 gave 29–43% and chunks of 1,000 45–69% more orders and customers per
+	// second than 100, with an accept p50 up to four times as long (BENCHMARKS.md).
 	DefaultChunkSize = 100
 )
 
@@ -120,8 +120,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.QueueLimit <= 0 {
 		cfg.QueueLimit = DefaultQueueLimit
 	}
-	if cfg.ChunkSize <= 0 || cfg.ChunkSize > MaxItems {
+	switch {
+	case cfg.ChunkSize == 0:
 		cfg.ChunkSize = DefaultChunkSize
+	case cfg.ChunkSize < 0 || cfg.ChunkSize > MaxItems:
+		return nil, fmt.Errorf("batch: the chunk size must be from 1 to %d, not %d", MaxItems, cfg.ChunkSize)
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

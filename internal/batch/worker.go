@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -120,13 +119,15 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 			return fmt.Errorf("batch: job %d has processed %d of %d items but none is pending", j.ID, j.ProcessedCount(), j.TotalCount)
 		}
 		ids := make([]string, len(items))
+		// The store ignores empty and repeated keys. An order's orderId is also its reward
+		// transaction's transactionId.
 		var customers, transactions, orders []string
 		for i, it := range items {
 			var k itemKeys
 			k, ids[i] = keysOf(it.Request)
-			customers = appendSet(customers, k.CustomerID)
-			transactions = appendSet(appendSet(transactions, k.TransactionID), k.OrderID)
-			orders = appendSet(orders, k.OrderID)
+			customers = append(customers, k.CustomerID)
+			transactions = append(transactions, k.TransactionID, k.OrderID)
+			orders = append(orders, k.OrderID)
 		}
 		if err := tx.LockCustomerKeys(ctx, j.TenantID, customers); err != nil {
 			return err
@@ -158,14 +159,6 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 		return tx.UpdateBatchJob(ctx, j)
 	})
 	return done, err
-}
-
-// appendSet appends v to set unless it is empty or already there.
-func appendSet(set []string, v string) []string {
-	if v == "" || slices.Contains(set, v) {
-		return set
-	}
-	return append(set, v)
 }
 
 // finalStatus is the status of a job whose every item has a result: failed when none succeeded.

@@ -29,9 +29,12 @@ func (s *Server) batchRoutes() []route {
 	items := op("GET", "/batch/{jobId}/items", "Page through a batch job's items and results", tags, true, nil, batch.JobItemsPage{}, http.StatusNotFound)
 	items.Query = append(pageParams(), openapi.Param{Name: "status", Description: "pending, succeeded, failed or stopped"})
 	// A submission of a type that does not exist would otherwise be a 405 (GET /batch/{jobId}
-	// matches its path); it gets Submit's 404 instead.
+	// matches its path); it gets Submit's 404 instead, which Submit gives before it looks at a body.
 	unknown := route{Operation: op("POST", "/batch/{type}", "Submit a batch of a type there is none of", tags, true, nil, nil, http.StatusNotFound),
-		handle: func(w http.ResponseWriter, r *http.Request) error { return s.submitBatch(r.PathValue("type"))(w, r) }, undocumented: true}
+		handle: func(w http.ResponseWriter, r *http.Request) error {
+			_, err := s.cfg.Batches.Submit(r.Context(), tenantOf(r).ID, r.PathValue("type"), nil, "")
+			return err
+		}, undocumented: true}
 	return append(routes, unknown,
 		route{Operation: list, handle: s.listBatches},
 		route{Operation: op("GET", "/batch/{jobId}", "Get a batch job's status and results", tags, true, nil, batch.Job{}, http.StatusNotFound),

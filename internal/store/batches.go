@@ -360,9 +360,15 @@ func (tx *Tx) LockCustomerKeys(ctx context.Context, tenantID int64, ids []string
 	}
 	keys := make([]int64, 0, len(ids))
 	for _, id := range ids {
+		if id == "" {
+			continue
+		}
 		h := fnv.New64a()
 		fmt.Fprintf(h, "tally-customer/%d/%s", tenantID, id)
 		keys = append(keys, int64(h.Sum64()))
+	}
+	if len(keys) == 0 {
+		return nil
 	}
 	slices.Sort(keys)
 	keys = slices.Compact(keys)

@@ -20,7 +20,7 @@ func (tx *Tx) InsertEvent(ctx context.Context, tenantID, customerRef int64, name
 		return 0, err
 	}
 	u := tx.unitOf()
-	u.events = append(u.events, eventRow{id: id, tenantID: tenantID, customerRef: customerRef, name: name,
+	u.rows.events = append(u.rows.events, eventRow{id: id, tenantID: tenantID, customerRef: customerRef, name: name,
 		metadata: string(data), at: Micros(at)})
 	u.changes++
 	return id, nil
@@ -30,7 +30,7 @@ func (tx *Tx) InsertEvent(ctx context.Context, tenantID, customerRef int64, name
 // event: a second award fails the transaction when the unit's rows are sent.
 func (tx *Tx) InsertEventAward(ctx context.Context, eventID, customerRef int64, a loyalty.EventAward, at time.Time) error {
 	u := tx.unitOf()
-	u.awards = append(u.awards, awardRow{eventRef: eventID, customerRef: customerRef, ruleID: a.RuleID, points: a.Points,
+	u.rows.awards = append(u.rows.awards, awardRow{eventRef: eventID, customerRef: customerRef, ruleID: a.RuleID, points: a.Points,
 		transactionID: a.TransactionID, at: Micros(at)})
 	u.changes++
 	return nil
@@ -46,7 +46,7 @@ func (tx *Tx) CountEventAwards(ctx context.Context, customerRef int64, ruleID st
 	if err != nil {
 		return 0, fmt.Errorf("store: count awards of rule %q: %w", ruleID, err)
 	}
-	for _, a := range tx.unitOf().awards {
+	for _, a := range tx.unitOf().rows.awards {
 		if a.customerRef == customerRef && a.ruleID == ruleID && a.at >= Micros(since) {
 			n++
 		}

@@ -142,7 +142,7 @@ func (tx *Tx) InsertTxn(ctx context.Context, t *Txn) error {
 		return err
 	}
 	t.ID = id
-	u.txns = append(u.txns, *t)
+	u.rows.txns = append(u.rows.txns, *t)
 	u.changes++
 	return nil
 }
@@ -277,7 +277,7 @@ func (tx *Tx) InsertLot(ctx context.Context, l *Lot, at int64) error {
 	w := u.wallet(l.CustomerRef)
 	w.lots = append(w.lots, &kept)
 	u.markLot(&kept)
-	u.entries = append(u.entries, entryRow{l.CustomerRef, l.TransactionRef, l.ID, l.Points, at})
+	u.rows.entries = append(u.rows.entries, entryRow{l.CustomerRef, l.TransactionRef, l.ID, l.Points, at})
 	return nil
 }
 
@@ -304,7 +304,7 @@ func (tx *Tx) DebitLots(ctx context.Context, customerRef, transactionRef int64, 
 	for i, m := range moves {
 		lots[i].Remaining += m.Points
 		u.markLot(lots[i])
-		u.entries = append(u.entries, entryRow{customerRef, transactionRef, m.Lot, m.Points, at})
+		u.rows.entries = append(u.rows.entries, entryRow{customerRef, transactionRef, m.Lot, m.Points, at})
 	}
 	return nil
 }
@@ -513,7 +513,7 @@ func (tx *Tx) InsertOrder(ctx context.Context, o OrderRow) error {
 		return ErrDuplicate
 	}
 	u.orderIDs[k] = true
-	u.orders = append(u.orders, o)
+	u.rows.orders = append(u.rows.orders, o)
 	u.changes++
 	return nil
 }
@@ -535,7 +535,7 @@ func (tx *Tx) AddLifetimeEarned(ctx context.Context, customerRef, delta int64) e
 	w.earnedDelta += delta
 	if !w.earnedDirty {
 		w.earnedDirty = true
-		u.dirtyWallets = append(u.dirtyWallets, customerRef)
+		u.rows.wallets = append(u.rows.wallets, customerRef)
 	}
 	u.changes++
 	return nil

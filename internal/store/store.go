@@ -188,10 +188,17 @@ func (tx *Tx) sharedStmt(query string) *sql.Stmt {
 }
 
 // Write runs fn in a write transaction and commits it when fn returns nil. On PostgreSQL the
-// transaction is READ COMMITTED; code that reads then writes a customer's balance locks the
-// customer row first (LockCustomers).
+// transaction is READ COMMITTED; a customer read in it is locked (FOR UPDATE) until it ends, so
+// balance changes of one customer never interleave. When the transaction's rows meet a key a
+// concurrent one took first (ErrConflict), fn runs again in a new transaction, at most
+// maxWriteAttempts times in all: fn must change nothing but the database through tx.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
-	return db.run(ctx, db.write, false, fn)
+	for attempt := 1; ; attempt++ {
+		err := db.run(ctx, db.write, false, fn)
+		if !errors.Is(err, ErrConflict) || attempt == maxWriteAttempts {
+			return err
+		}
+	}
 }
 
 // Read runs fn in a read-only transaction that sees one snapshot.
@@ -200,15 +207,6 @@ func (db *DB) Read(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := db.runOnce(ctx, pool, readOnly, fn)
-		if !errors.Is(err, ErrConflict) || attempt == maxWriteAttempts {
-			return err
-		}
-	}
-}
-
-func (db *DB) runOnce(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx) error) error {
 	var opts *sql.TxOptions
 	if readOnly && db.dialect == Postgres {
 		// The modernc driver rejects these options; its reader pool is query_only instead.
@@ -246,6 +244,8 @@ func (db *DB) runOnce(ctx context.Context, pool *sql.DB, readOnly bool, fn func(
 func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // SQL returns the underlying *sql.Tx, for libraries that join the transaction (the job queue).
+// Statements run on it bypass the unit: they neither see its unsent rows nor make it forget what
+// it read, so they must touch none of the tables the unit keeps.
 func (tx *Tx) SQL() *sql.Tx { return tx.tx }
 
 // Exec runs a statement after sending the unit's rows, and then makes the unit forget what it

@@ -104,15 +104,25 @@ type unit struct {
 	// and a single call leaves no gap in them.
 	idBlock int
 
-	dirtyCustomers []*customerState
-	txns           []Txn
-	dirtyLots      []*Lot
-	lotDirty       map[*Lot]bool
-	entries        []entryRow
-	orders         []OrderRow
-	dirtyWallets   []int64
-	events         []eventRow
-	awards         []awardRow
+	rows     pendingRows
+	lotDirty map[*Lot]bool // the lots in rows.lots
+}
+
+// pendingRows are the rows written to a unit and not yet sent.
+type pendingRows struct {
+	customers []*customerState
+	txns      []Txn
+	lots      []*Lot
+	entries   []entryRow
+	orders    []OrderRow
+	wallets   []int64 // customers whose lifetime total changed
+	events    []eventRow
+	awards    []awardRow
+}
+
+func (p *pendingRows) empty() bool {
+	return len(p.customers)+len(p.txns)+len(p.lots)+len(p.entries)+len(p.orders)+len(p.wallets)+
+		len(p.events)+len(p.awards) == 0
 }
 
 // idPool hands out the ids drawn for one table: on SQLite a counter, on PostgreSQL a block of
@@ -133,28 +143,29 @@ func (tx *Tx) unitOf() *unit {
 
 // forget drops everything read; the unit must hold no unwritten rows.
 func (u *unit) forget() {
-	u.programs = map[int64]string{}
-	u.customers = map[customerKey]*customerState{}
-	u.wallets = map[int64]*walletState{}
-	u.taken = map[txnKey]bool{}
-	u.orderIDs = map[customerKey]bool{}
-	u.ids = map[string]*idPool{}
-	u.lotDirty = map[*Lot]bool{}
+	if u.programs == nil {
+		u.programs, u.customers, u.wallets = map[int64]string{}, map[customerKey]*customerState{}, map[int64]*walletState{}
+		u.taken, u.orderIDs, u.ids, u.lotDirty = map[txnKey]bool{}, map[customerKey]bool{}, map[string]*idPool{}, map[*Lot]bool{}
+		return
+	}
+	clear(u.programs)
+	clear(u.customers)
+	clear(u.wallets)
+	clear(u.taken)
+	clear(u.orderIDs)
+	clear(u.ids)
+	clear(u.lotDirty)
 }
 
 // drop discards the unwritten rows along with everything read, after a rollback undid what the
 // unit was based on.
 func (u *unit) drop() {
-	u.dirtyCustomers, u.txns, u.dirtyLots, u.entries, u.orders = nil, nil, nil, nil, nil
-	u.dirtyWallets, u.events, u.awards = nil, nil, nil
+	u.rows = pendingRows{}
 	u.forget()
 	u.changes++
 }
 
-func (u *unit) pending() bool {
-	return len(u.dirtyCustomers)+len(u.txns)+len(u.dirtyLots)+len(u.entries)+len(u.orders)+
-		len(u.dirtyWallets)+len(u.events)+len(u.awards) > 0
-}
+func (u *unit) pending() bool { return !u.rows.empty() }
 
 // Changes counts the writes made in the transaction so far; it grows with every one.
 func (tx *Tx) Changes() uint64 { return tx.unitOf().changes }
@@ -274,6 +285,19 @@ func (tx *Tx) Prefetch(ctx context.Context, tenantID int64, customerIDs, transac
 		tx.loadTaken(ctx, tenantID, transactionIDs), tx.loadOrderIDs(ctx, tenantID, orderIDs))
 }
 
+// unknownIDs returns the distinct non-empty ids that known does not hold.
+func unknownIDs(ids []string, known func(string) bool) []string {
+	seen := make(map[string]bool, len(ids))
+	var out []string
+	for _, id := range ids {
+		if id != "" && !seen[id] && !known(id) {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // inChunks calls fn with the values in slices small enough for one statement.
 func inChunks[T any](values []T, fn func([]T) error) error {
 	const perStatement = 500
@@ -297,12 +321,7 @@ func anys[T any](values []T) []any {
 // those that do not exist.
 func (tx *Tx) loadCustomers(ctx context.Context, tenantID int64, ids []string) error {
 	u := tx.unitOf()
-	var unknown []string
-	for _, id := range ids {
-		if _, ok := u.customers[customerKey{tenantID, id}]; !ok && !slices.Contains(unknown, id) {
-			unknown = append(unknown, id)
-		}
-	}
+	unknown := unknownIDs(ids, func(id string) bool { _, ok := u.customers[customerKey{tenantID, id}]; return ok })
 	// PostgreSQL locks the rows in this order; any order works as long as every chunk uses it.
 	slices.Sort(unknown)
 	return inChunks(unknown, func(ids []string) error {
@@ -452,12 +471,7 @@ func (tx *Tx) loadOrderIDs(ctx context.Context, tenantID int64, ids []string) er
 // whose key known does not hold yet, and records in known whether it found each.
 func loadIDs[K comparable](ctx context.Context, tx *Tx, query, column string, tenantID int64, ids []string,
 	known map[K]bool, key func(string) K) error {
-	var unknown []string
-	for _, id := range ids {
-		if _, ok := known[key(id)]; !ok && id != "" && !slices.Contains(unknown, id) {
-			unknown = append(unknown, id)
-		}
-	}
+	unknown := unknownIDs(ids, func(id string) bool { _, ok := known[key(id)]; return ok })
 	return inChunks(unknown, func(ids []string) error {
 		rows, err := tx.queryPerKey(ctx, query+column+` = {key}`, false, anys(ids), tenantID)
 		if err != nil {
@@ -481,7 +495,7 @@ func loadIDs[K comparable](ctx context.Context, tx *Tx, query, column string, te
 func (u *unit) markCustomer(st *customerState) {
 	if !st.dirty {
 		st.dirty = true
-		u.dirtyCustomers = append(u.dirtyCustomers, st)
+		u.rows.customers = append(u.rows.customers, st)
 	}
 	u.changes++
 }
@@ -489,7 +503,7 @@ func (u *unit) markCustomer(st *customerState) {
 func (u *unit) markLot(l *Lot) {
 	if !u.lotDirty[l] {
 		u.lotDirty[l] = true
-		u.dirtyLots = append(u.dirtyLots, l)
+		u.rows.lots = append(u.rows.lots, l)
 	}
 	u.changes++
 }
@@ -513,23 +527,22 @@ func (tx *Tx) flush(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("store: write: %w", err)
 	}
-	for _, st := range u.dirtyCustomers {
+	for _, st := range u.rows.customers {
 		st.dirty, st.isNew = false, false
 	}
-	for _, ref := range u.dirtyWallets {
+	for _, ref := range u.rows.wallets {
 		w := u.wallets[ref]
 		w.earned += w.earnedDelta
 		w.earnedDelta, w.earnedDirty = 0, false
 	}
 	clear(u.lotDirty)
-	u.dirtyCustomers, u.txns, u.dirtyLots, u.entries, u.orders = nil, nil, nil, nil, nil
-	u.dirtyWallets, u.events, u.awards = nil, nil, nil
+	u.rows = pendingRows{}
 	return nil
 }
 
 func (tx *Tx) flushCustomers(ctx context.Context) error {
 	var args []any
-	for _, st := range tx.unit.dirtyCustomers {
+	for _, st := range tx.unit.rows.customers {
 		c := &st.c
 		args = append(args, c.GameballID, st.tenantID, c.CustomerID, c.Email, c.Mobile, c.Guest, st.row.attrs, st.row.tags,
 			Micros(c.CreatedAt), Micros(c.UpdatedAt))
@@ -542,7 +555,7 @@ func (tx *Tx) flushCustomers(ctx context.Context) error {
 func (tx *Tx) flushLedger(ctx context.Context) error {
 	u := tx.unit
 	var args []any
-	for _, t := range u.txns {
+	for _, t := range u.rows.txns {
 		args = append(args, t.ID, t.TenantID, t.CustomerRef, nullable(t.TransactionID), t.Seq, t.Kind, t.Points, t.Amount,
 			t.Currency, t.Reason, t.Username, t.Time, t.CreatedAt, nullable(t.AvailableAt), nullable(t.ExpiresAt),
 			nullable(t.Reverses))
@@ -553,7 +566,7 @@ func (tx *Tx) flushLedger(ctx context.Context) error {
 		return err
 	}
 	args = args[:0]
-	for _, l := range u.dirtyLots {
+	for _, l := range u.rows.lots {
 		args = append(args, l.ID, l.CustomerRef, l.TransactionRef, l.Points, l.Remaining, l.AvailableAt, l.ExpiresAt)
 	}
 	err = tx.insertRows(ctx, `INSERT INTO point_lots (id, customer_ref, transaction_ref, points, remaining, available_at,
@@ -562,7 +575,7 @@ func (tx *Tx) flushLedger(ctx context.Context) error {
 		return err
 	}
 	args = args[:0]
-	for _, e := range u.entries {
+	for _, e := range u.rows.entries {
 		args = append(args, e.customerRef, e.transactionRef, e.lotRef, e.points, e.at)
 	}
 	err = tx.insertRows(ctx, `INSERT INTO point_entries (customer_ref, transaction_ref, lot_ref, points, created_at)`, 5, ``, args)
@@ -570,7 +583,7 @@ func (tx *Tx) flushLedger(ctx context.Context) error {
 		return err
 	}
 	args = args[:0]
-	for _, o := range u.orders {
+	for _, o := range u.rows.orders {
 		args = append(args, o.TenantID, o.CustomerRef, o.OrderID, o.OrderDate, o.Currency, o.TotalPaid, o.TotalPrice,
 			o.TotalDiscount, o.TotalShipping, o.TotalTax, o.LineItems, o.Extra, o.Channel, o.CartID, o.CreatedAt)
 	}
@@ -580,7 +593,7 @@ func (tx *Tx) flushLedger(ctx context.Context) error {
 		return err
 	}
 	args = args[:0]
-	for _, ref := range u.dirtyWallets {
+	for _, ref := range u.rows.wallets {
 		args = append(args, ref, u.wallets[ref].earnedDelta)
 	}
 	return tx.insertRows(ctx, `INSERT INTO point_accounts (customer_ref, lifetime_earned)`, 2,
@@ -590,7 +603,7 @@ func (tx *Tx) flushLedger(ctx context.Context) error {
 func (tx *Tx) flushEvents(ctx context.Context) error {
 	u := tx.unit
 	var args []any
-	for _, e := range u.events {
+	for _, e := range u.rows.events {
 		args = append(args, e.id, e.tenantID, e.customerRef, e.name, e.metadata, e.at)
 	}
 	err := tx.insertRows(ctx, `INSERT INTO events (id, tenant_id, customer_ref, name, metadata, occurred_at)`, 6, ``, args)
@@ -598,7 +611,7 @@ func (tx *Tx) flushEvents(ctx context.Context) error {
 		return err
 	}
 	args = args[:0]
-	for _, a := range u.awards {
+	for _, a := range u.rows.awards {
 		args = append(args, a.eventRef, a.customerRef, a.ruleID, a.points, a.transactionID, a.at)
 	}
 	return tx.insertRows(ctx, `INSERT INTO event_awards (event_ref, customer_ref, rule_id, points, transaction_id, awarded_at)`,
