@@ -237,7 +237,8 @@ func nowArgs(cond string, now int64) []any {
 // SetRefunded records how much money has been refunded against transaction id, and whether that is
 // all of it.
 func (tx *Tx) SetRefunded(ctx context.Context, id, amount int64, full bool) error {
-	if _, err := tx.Exec(ctx, `UPDATE point_transactions SET refunded_amount = ?, refunded = ? WHERE id = ?`, amount, full, id); err != nil {
+	// The unit does not keep what a transaction has had refunded.
+	if _, err := tx.execKept(ctx, `UPDATE point_transactions SET refunded_amount = ?, refunded = ? WHERE id = ?`, amount, full, id); err != nil {
 		return fmt.Errorf("store: record refund: %w", err)
 	}
 	return nil
@@ -339,9 +340,17 @@ func (tx *Tx) ActivateLots(ctx context.Context, lotIDs, txnIDs []int64, at int64
 			args = append(args, id)
 		}
 		args = append(args, at)
-		if _, err := tx.Exec(ctx, `UPDATE `+u.table+` SET available_at = ? WHERE id IN (`+idList(len(u.ids))+`)
+		if _, err := tx.execKept(ctx, `UPDATE `+u.table+` SET available_at = ? WHERE id IN (`+idList(len(u.ids))+`)
 			AND available_at > ?`, args...); err != nil {
 			return fmt.Errorf("store: activate %s: %w", u.table, err)
+		}
+	}
+	// The unit keeps lots, not transactions.
+	for _, w := range tx.unitOf().wallets {
+		for _, l := range w.lots {
+			if l.AvailableAt > at && slices.Contains(lotIDs, l.ID) {
+				l.AvailableAt = at
+			}
 		}
 	}
 	return nil
@@ -476,13 +485,20 @@ func (tx *Tx) HoldByReference(ctx context.Context, tenantID int64, reference str
 // EndHold marks an active hold used (by the redemption transactionRef) or released, at `at`. It
 // returns ErrNotFound when the hold was not active.
 func (tx *Tx) EndHold(ctx context.Context, id int64, status string, at, transactionRef int64) error {
-	res, err := tx.Exec(ctx, `UPDATE point_holds SET status = ?, ended_at = ?, transaction_ref = ? WHERE id = ? AND status = ?`,
+	res, err := tx.execKept(ctx, `UPDATE point_holds SET status = ?, ended_at = ?, transaction_ref = ? WHERE id = ? AND status = ?`,
 		status, at, nullable(transactionRef), id, HoldStatusActive)
 	if err != nil {
 		return fmt.Errorf("store: end hold: %w", err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n != 1 {
 		return ErrNotFound
+	}
+	for _, w := range tx.unitOf().wallets {
+		for i := range w.holds {
+			if h := &w.holds[i]; h.ID == id {
+				h.Status, h.EndedAt, h.TransactionRef = status, at, transactionRef
+			}
+		}
 	}
 	return nil
 }

@@ -261,6 +261,19 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 	return res, err
 }
 
+// execKept runs a statement after sending the unit's rows, like Exec, but leaves the unit what it
+// read: for the store's own statements whose effect on it the caller applies to it as well, so that
+// one hold ended or lot activated in a batch chunk does not make the rest of the chunk read its
+// customers again one by one.
+func (tx *Tx) execKept(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
+	res, err := tx.rawExec(ctx, query, args...)
+	tx.unitOf().changes++
+	return res, err
+}
+
 // Query runs a query returning rows, after sending the unit's rows so that it sees them.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if err := tx.flush(ctx); err != nil {
