@@ -108,7 +108,7 @@ func nullable[T comparable](v T) any {
 
 // TransactionIDTaken reports whether a transaction of the tenant already has the transactionId.
 func (tx *Tx) TransactionIDTaken(ctx context.Context, tenantID int64, transactionID string) (bool, error) {
-	if err := tx.loadTaken(ctx, tenantID, []string{transactionID}); err != nil {
+	if err := tx.loadTaken(ctx, tenantID, 0, []string{transactionID}); err != nil {
 		return false, err
 	}
 	return tx.unitOf().taken[txnKey{tenantID, transactionID, 0}], nil
@@ -120,19 +120,11 @@ func (tx *Tx) TransactionIDTaken(ctx context.Context, tenantID int64, transactio
 func (tx *Tx) InsertTxn(ctx context.Context, t *Txn) error {
 	u := tx.unitOf()
 	if t.TransactionID != "" {
-		k := txnKey{t.TenantID, t.TransactionID, t.Seq}
-		taken, known := u.taken[k]
-		if !known {
-			var n int
-			err := tx.rawQueryRow(ctx, `SELECT COUNT(*) FROM point_transactions WHERE tenant_id = ? AND transaction_id = ? AND seq = ?`,
-				t.TenantID, t.TransactionID, t.Seq).Scan(&n)
-			if err != nil {
-				return fmt.Errorf("store: look up transaction id: %w", err)
-			}
-			taken = n > 0
+		if err := tx.loadTaken(ctx, t.TenantID, t.Seq, []string{t.TransactionID}); err != nil {
+			return err
 		}
-		if taken {
-			u.taken[k] = true
+		k := txnKey{t.TenantID, t.TransactionID, t.Seq}
+		if u.taken[k] {
 			return ErrDuplicate
 		}
 		u.taken[k] = true
@@ -536,11 +528,10 @@ func (tx *Tx) InsertOrder(ctx context.Context, o OrderRow) error {
 
 // OrderExists reports whether the tenant has an order with the orderId.
 func (tx *Tx) OrderExists(ctx context.Context, tenantID int64, orderID string) (bool, error) {
-	var n int
-	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM orders WHERE tenant_id = ? AND order_id = ?`, tenantID, orderID).Scan(&n); err != nil {
-		return false, fmt.Errorf("store: look up order: %w", err)
+	if err := tx.loadOrderIDs(ctx, tenantID, []string{orderID}); err != nil {
+		return false, err
 	}
-	return n > 0, nil
+	return tx.unitOf().orderIDs[customerKey{tenantID, orderID}], nil
 }
 
 // AddLifetimeEarned adds delta (negative when a refund takes earned points back) to the customer's

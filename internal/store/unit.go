@@ -282,7 +282,7 @@ func (tx *Tx) Prefetch(ctx context.Context, tenantID int64, customerIDs, transac
 	slices.Sort(refs)
 	refs = slices.Compact(refs)
 	return errors.Join(tx.loadLots(ctx, refs), tx.loadHolds(ctx, refs), tx.loadEarned(ctx, refs),
-		tx.loadTaken(ctx, tenantID, transactionIDs), tx.loadOrderIDs(ctx, tenantID, orderIDs))
+		tx.loadTaken(ctx, tenantID, 0, transactionIDs), tx.loadOrderIDs(ctx, tenantID, orderIDs))
 }
 
 // unknownIDs returns the distinct non-empty ids that known does not hold.
@@ -455,25 +455,27 @@ func (tx *Tx) loadEarned(ctx context.Context, refs []int64) error {
 	})
 }
 
-// loadTaken records which of the tenant's transactionIds a transaction already has.
-func (tx *Tx) loadTaken(ctx context.Context, tenantID int64, ids []string) error {
-	return loadIDs(ctx, tx, `SELECT transaction_id FROM point_transactions WHERE seq = 0 AND tenant_id = ? AND `,
-		"transaction_id", tenantID, ids, tx.unitOf().taken, func(id string) txnKey { return txnKey{tenantID, id, 0} })
+// loadTaken records which of the tenant's transactionIds a transaction already has with seq (the
+// first row of an operation has seq 0).
+func (tx *Tx) loadTaken(ctx context.Context, tenantID int64, seq int, ids []string) error {
+	return loadIDs(ctx, tx, `SELECT transaction_id FROM point_transactions WHERE tenant_id = ? AND seq = ? AND `,
+		"transaction_id", []any{tenantID, seq}, ids, tx.unitOf().taken, func(id string) txnKey { return txnKey{tenantID, id, seq} })
 }
 
 // loadOrderIDs records which of the tenant's orderIds an order already has.
 func (tx *Tx) loadOrderIDs(ctx context.Context, tenantID int64, ids []string) error {
-	return loadIDs(ctx, tx, `SELECT order_id FROM orders WHERE tenant_id = ? AND `, "order_id", tenantID, ids,
+	return loadIDs(ctx, tx, `SELECT order_id FROM orders WHERE tenant_id = ? AND `, "order_id", []any{tenantID}, ids,
 		tx.unitOf().orderIDs, func(id string) customerKey { return customerKey{tenantID, id} })
 }
 
-// loadIDs runs query, which selects column and ends where the condition on it goes, for the ids
-// whose key known does not hold yet, and records in known whether it found each.
-func loadIDs[K comparable](ctx context.Context, tx *Tx, query, column string, tenantID int64, ids []string,
+// loadIDs runs query, which selects column and ends where the condition on it goes (args fill the
+// query's placeholders), for the ids whose key known does not hold yet, and records in known
+// whether it found each.
+func loadIDs[K comparable](ctx context.Context, tx *Tx, query, column string, args []any, ids []string,
 	known map[K]bool, key func(string) K) error {
 	unknown := unknownIDs(ids, func(id string) bool { _, ok := known[key(id)]; return ok })
 	return inChunks(unknown, func(ids []string) error {
-		rows, err := tx.queryPerKey(ctx, query+column+` = {key}`, false, anys(ids), tenantID)
+		rows, err := tx.queryPerKey(ctx, query+column+` = {key}`, false, anys(ids), args...)
 		if err != nil {
 			return fmt.Errorf("store: look up %s: %w", column, err)
 		}
