@@ -27,7 +27,7 @@ func scanCustomerRow(row interface{ Scan(...any) error }) (customerRow, error) {
 }
 
 // decode fills in the customer's attributes and tags.
-func (r *customerRow) decode() (loyalty.Customer, error) {
+func (r customerRow) decode() (loyalty.Customer, error) {
 	c := r.c
 	if err := json.Unmarshal([]byte(r.attrs), &c.Attributes); err != nil {
 		return c, fmt.Errorf("store: decode attributes of %q: %w", c.CustomerID, err)
@@ -56,7 +56,7 @@ func (tx *Tx) GetCustomer(ctx context.Context, tenantID int64, customerID string
 		return loyalty.Customer{}, ErrNotFound
 	}
 	if !st.decoded {
-		if st.c, err = st.row.decode(); err != nil {
+		if st.c, err = st.row().decode(); err != nil {
 			return loyalty.Customer{}, err
 		}
 		st.decoded = true
@@ -83,7 +83,7 @@ func (tx *Tx) SaveCustomer(ctx context.Context, tenantID int64, c loyalty.Custom
 		return 0, err
 	}
 	c.GameballID, c.CreatedAt, c.UpdatedAt = st.c.GameballID, st.c.CreatedAt, FromMicros(Micros(now))
-	st.c, st.decoded, st.row.attrs, st.row.tags = c, true, string(attrs), string(tags)
+	st.c, st.decoded, st.attrs, st.tags = c, true, string(attrs), string(tags)
 	tx.unitOf().markCustomer(st)
 	return c.GameballID, nil
 }
@@ -101,7 +101,7 @@ func (tx *Tx) customerOrNew(ctx context.Context, tenantID int64, customerID stri
 	}
 	at := FromMicros(Micros(now))
 	c := loyalty.Customer{GameballID: id, CustomerID: customerID, Tags: []string{}, CreatedAt: at, UpdatedAt: at}
-	st = &customerState{tenantID: tenantID, isNew: true, c: c, decoded: true, row: customerRow{c: c, attrs: "{}", tags: "[]"}}
+	st = &customerState{tenantID: tenantID, c: c, decoded: true, attrs: "{}", tags: "[]"}
 	u := tx.unitOf()
 	u.customers[customerKey{tenantID, customerID}] = st
 	// A new customer has no points yet: nothing to read.

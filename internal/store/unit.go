@@ -51,12 +51,16 @@ type txnKey struct {
 
 // customerState is a customer row as the transaction sees it.
 type customerState struct {
-	tenantID int64
-	c        loyalty.Customer // GameballID is the row's id; Attributes and Tags once decoded
-	decoded  bool
-	row      customerRow // as read, or as to be written when dirty
-	isNew    bool        // not yet in the database
-	dirty    bool        // to be written
+	tenantID    int64
+	c           loyalty.Customer // GameballID is the row's id; Attributes and Tags once decoded
+	decoded     bool
+	attrs, tags string // the JSON columns as read, or as to be written when dirty
+	dirty       bool   // to be written
+}
+
+// row is the customer as its columns hold it.
+func (st *customerState) row() customerRow {
+	return customerRow{c: st.c, attrs: st.attrs, tags: st.tags}
 }
 
 // walletState is what the transaction knows of one customer's points; each part is read when first
@@ -275,7 +279,7 @@ func (tx *Tx) Prefetch(ctx context.Context, tenantID int64, customerIDs, transac
 	u := tx.unitOf()
 	var refs []int64
 	for _, id := range customerIDs {
-		if st := u.customers[customerKey{tenantID, id}]; st != nil && !st.isNew {
+		if st := u.customers[customerKey{tenantID, id}]; st != nil {
 			refs = append(refs, st.c.GameballID)
 		}
 	}
@@ -338,7 +342,7 @@ func (tx *Tx) loadCustomers(ctx context.Context, tenantID int64, ids []string) e
 			u.customers[customerKey{tenantID, id}] = nil
 		}
 		for _, r := range found {
-			u.customers[customerKey{tenantID, r.c.CustomerID}] = &customerState{tenantID: tenantID, c: r.c, row: r}
+			u.customers[customerKey{tenantID, r.c.CustomerID}] = &customerState{tenantID: tenantID, c: r.c, attrs: r.attrs, tags: r.tags}
 		}
 		return nil
 	})
@@ -530,7 +534,7 @@ func (tx *Tx) flush(ctx context.Context) error {
 		return fmt.Errorf("store: write: %w", err)
 	}
 	for _, st := range u.rows.customers {
-		st.dirty, st.isNew = false, false
+		st.dirty = false
 	}
 	for _, ref := range u.rows.wallets {
 		w := u.wallets[ref]
@@ -546,7 +550,7 @@ func (tx *Tx) flushCustomers(ctx context.Context) error {
 	var args []any
 	for _, st := range tx.unit.rows.customers {
 		c := &st.c
-		args = append(args, c.GameballID, st.tenantID, c.CustomerID, c.Email, c.Mobile, c.Guest, st.row.attrs, st.row.tags,
+		args = append(args, c.GameballID, st.tenantID, c.CustomerID, c.Email, c.Mobile, c.Guest, st.attrs, st.tags,
 			Micros(c.CreatedAt), Micros(c.UpdatedAt))
 	}
 	return tx.insertRows(ctx, `INSERT INTO customers (id, tenant_id, customer_id, email, mobile, guest, attributes, tags,
