@@ -372,91 +372,92 @@ func (u *unit) wallet(customerRef int64) *walletState {
 	return w
 }
 
-// unknownRefs returns the refs whose wallet part known() is false.
-func (u *unit) unknownRefs(refs []int64, known func(*walletState) bool) []int64 {
-	var out []int64
+// loadWalletPart reads one part of the wallets of the refs the unit does not know it for yet: read
+// returns that part's rows for some refs; each of their wallets is emptied of the part (empty) and
+// marked known, then each row is filed into its customer's wallet (file).
+func loadWalletPart[T any](u *unit, refs []int64, known func(*walletState) *bool, read func([]int64) ([]T, error),
+	empty func(*walletState), file func(T)) error {
+	var unknown []int64
 	for _, ref := range refs {
-		if !known(u.wallet(ref)) {
-			out = append(out, ref)
+		if !*known(u.wallet(ref)) {
+			unknown = append(unknown, ref)
 		}
 	}
-	return out
+	return inChunks(unknown, func(refs []int64) error {
+		rows, err := read(refs)
+		if err != nil {
+			return err
+		}
+		for _, ref := range refs {
+			w := u.wallet(ref)
+			empty(w)
+			*known(w) = true
+		}
+		for _, row := range rows {
+			file(row)
+		}
+		return nil
+	})
 }
 
 func (tx *Tx) loadLots(ctx context.Context, refs []int64) error {
 	u := tx.unitOf()
-	return inChunks(u.unknownRefs(refs, func(w *walletState) bool { return w.lotsLoaded }), func(refs []int64) error {
+	read := func(refs []int64) ([]*Lot, error) {
 		rows, err := tx.queryPerKey(ctx, `SELECT id, customer_ref, transaction_ref, points, remaining, available_at, expires_at
 			FROM point_lots WHERE remaining > 0 AND customer_ref = {key}`, false, anys(refs))
 		if err != nil {
-			return fmt.Errorf("store: read lots: %w", err)
+			return nil, fmt.Errorf("store: read lots: %w", err)
 		}
 		lots, err := scanAll(rows, func(r *sql.Rows) (*Lot, error) {
 			var l Lot
 			return &l, r.Scan(&l.ID, &l.CustomerRef, &l.TransactionRef, &l.Points, &l.Remaining, &l.AvailableAt, &l.ExpiresAt)
 		})
 		if err != nil {
-			return fmt.Errorf("store: read lots: %w", err)
+			return nil, fmt.Errorf("store: read lots: %w", err)
 		}
-		for _, ref := range refs {
-			w := u.wallet(ref)
-			w.lots, w.lotsLoaded = nil, true
-		}
-		for _, l := range lots {
-			w := u.wallet(l.CustomerRef)
-			w.lots = append(w.lots, l)
-		}
-		return nil
-	})
+		return lots, nil
+	}
+	return loadWalletPart(u, refs, func(w *walletState) *bool { return &w.lotsLoaded }, read,
+		func(w *walletState) { w.lots = nil },
+		func(l *Lot) { w := u.wallet(l.CustomerRef); w.lots = append(w.lots, l) })
 }
 
 func (tx *Tx) loadHolds(ctx context.Context, refs []int64) error {
 	u := tx.unitOf()
-	return inChunks(u.unknownRefs(refs, func(w *walletState) bool { return w.holdsLoaded }), func(refs []int64) error {
+	read := func(refs []int64) ([]Hold, error) {
 		perKey := func(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 			return tx.queryPerKey(ctx, query, false, anys(refs), args...)
 		}
-		holds, err := queryHolds(ctx, perKey, `WHERE h.status = ? AND h.customer_ref = {key}`, HoldStatusActive)
-		if err != nil {
-			return err
-		}
-		for _, ref := range refs {
-			w := u.wallet(ref)
-			w.holds, w.holdsLoaded = nil, true
-		}
-		for _, h := range holds {
-			w := u.wallet(h.CustomerRef)
-			w.holds = append(w.holds, h)
-		}
-		return nil
-	})
+		return queryHolds(ctx, perKey, `WHERE h.status = ? AND h.customer_ref = {key}`, HoldStatusActive)
+	}
+	return loadWalletPart(u, refs, func(w *walletState) *bool { return &w.holdsLoaded }, read,
+		func(w *walletState) { w.holds = nil },
+		func(h Hold) { w := u.wallet(h.CustomerRef); w.holds = append(w.holds, h) })
 }
+
+// account is a row of point_accounts.
+type account struct{ ref, earned int64 }
 
 func (tx *Tx) loadEarned(ctx context.Context, refs []int64) error {
 	u := tx.unitOf()
-	return inChunks(u.unknownRefs(refs, func(w *walletState) bool { return w.earnedKnown }), func(refs []int64) error {
+	read := func(refs []int64) ([]account, error) {
 		rows, err := tx.queryPerKey(ctx, `SELECT customer_ref, lifetime_earned FROM point_accounts WHERE customer_ref = {key}`,
 			false, anys(refs))
 		if err != nil {
-			return fmt.Errorf("store: read lifetime earned: %w", err)
+			return nil, fmt.Errorf("store: read lifetime earned: %w", err)
 		}
-		type account struct{ ref, earned int64 }
 		accounts, err := scanAll(rows, func(r *sql.Rows) (account, error) {
 			var a account
 			return a, r.Scan(&a.ref, &a.earned)
 		})
 		if err != nil {
-			return fmt.Errorf("store: read lifetime earned: %w", err)
+			return nil, fmt.Errorf("store: read lifetime earned: %w", err)
 		}
-		for _, ref := range refs {
-			w := u.wallet(ref)
-			w.earned, w.earnedKnown = 0, true
-		}
-		for _, a := range accounts {
-			u.wallet(a.ref).earned = a.earned
-		}
-		return nil
-	})
+		return accounts, nil
+	}
+	return loadWalletPart(u, refs, func(w *walletState) *bool { return &w.earnedKnown }, read,
+		func(w *walletState) { w.earned = 0 },
+		func(a account) { u.wallet(a.ref).earned = a.earned })
 }
 
 // loadTaken records which of the tenant's transactionIds a transaction already has with seq (the
