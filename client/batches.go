@@ -130,19 +130,14 @@ func (c *Client) GetBatch(ctx context.Context, jobID int64) (Batch, error) {
 // those pending, succeeded, failed or stopped. limit 0 means the server's default; startAfter is
 // the previous page's NextCursor, empty for the first page.
 func (c *Client) BatchItems(ctx context.Context, jobID int64, status string, limit int, startAfter string) (BatchItemsPage, error) {
-	var res BatchItemsPage
-	err := c.Send(ctx, Request{Method: http.MethodGet, Path: "/batch/" + strconv.FormatInt(jobID, 10) + "/items",
-		Query: pageQuery(map[string]string{"status": status}, limit, startAfter)}, &res)
-	return res, err
+	return get[BatchItemsPage](ctx, c, "/batch/"+strconv.FormatInt(jobID, 10)+"/items",
+		pageQuery(map[string]string{"status": status}, limit, startAfter))
 }
 
 // ListBatches returns a page of the tenant's jobs, newest first, optionally only those with the
 // status or of the type.
 func (c *Client) ListBatches(ctx context.Context, status, batchType string, limit int, startAfter string) (BatchList, error) {
-	var res BatchList
-	err := c.Send(ctx, Request{Method: http.MethodGet, Path: "/batch",
-		Query: pageQuery(map[string]string{"status": status, "type": batchType}, limit, startAfter)}, &res)
-	return res, err
+	return get[BatchList](ctx, c, "/batch", pageQuery(map[string]string{"status": status, "type": batchType}, limit, startAfter))
 }
 
 // StopBatch stops a job: items already applied stay applied, the others are never applied. It

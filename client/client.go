@@ -104,6 +104,14 @@ func call[T any](ctx context.Context, c *Client, method, path string, in any) (T
 	return res, err
 }
 
+// get reads the API path with the query and returns the decoded answer: the body of every typed
+// method that reads a page or a filtered list.
+func get[T any](ctx context.Context, c *Client, path string, query url.Values) (T, error) {
+	var res T
+	err := c.Send(ctx, Request{Method: http.MethodGet, Path: path, Query: query}, &res)
+	return res, err
+}
+
 // Send makes a raw call and decodes a 2xx answer into out (when not nil).
 func (c *Client) Send(ctx context.Context, r Request, out any) error {
 	resp, body, err := c.roundTrip(ctx, r)

@@ -84,18 +84,13 @@ func (c *Client) SendEvents(ctx context.Context, req EventsRequest) (EventsResul
 // CustomerEvents reads one page of a customer's events (needs the secret key).
 func (c *Client) CustomerEvents(ctx context.Context, customerID string, q EventQuery) (EventPage, error) {
 	query := pageQuery(map[string]string{"event": q.Event, "from": timeText(q.From), "to": timeText(q.To)}, q.Limit, q.StartAfter)
-	var res EventPage
-	err := c.Send(ctx, Request{Method: http.MethodGet, Path: "/customers/" + esc(customerID) + "/events", Query: query}, &res)
-	return res, err
+	return get[EventPage](ctx, c, "/customers/"+esc(customerID)+"/events", query)
 }
 
 // EventSummary counts the tenant's events by name at or after from and before to; a zero time
 // leaves that end open (needs the secret key).
 func (c *Client) EventSummary(ctx context.Context, from, to time.Time) (EventSummary, error) {
-	var res EventSummary
-	err := c.Send(ctx, Request{Method: http.MethodGet, Path: "/events/summary",
-		Query: pageQuery(map[string]string{"from": timeText(from), "to": timeText(to)}, 0, "")}, &res)
-	return res, err
+	return get[EventSummary](ctx, c, "/events/summary", pageQuery(map[string]string{"from": timeText(from), "to": timeText(to)}, 0, ""))
 }
 
 // timeText writes a time as a query parameter; the zero time is left out.

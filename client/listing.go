@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"net/http"
 )
 
 // CustomersPage is a page of the tenant's customers with their whole profiles, in customerId order.
@@ -16,9 +15,7 @@ type CustomersPage struct {
 // secret key). limit 0 means the server's default; startAfter is the previous page's NextCursor,
 // empty for the first page.
 func (c *Client) ListCustomers(ctx context.Context, limit int, startAfter string) (CustomersPage, error) {
-	var res CustomersPage
-	err := c.Send(ctx, Request{Method: http.MethodGet, Path: "/customers", Query: pageQuery(nil, limit, startAfter)}, &res)
-	return res, err
+	return get[CustomersPage](ctx, c, "/customers", pageQuery(nil, limit, startAfter))
 }
 
 // CustomerBalance is one customer's balance in a BalancesPage.
@@ -38,7 +35,5 @@ type BalancesPage struct {
 // key). limit 0 means the server's default; startAfter is the previous page's NextCursor, empty for
 // the first page.
 func (c *Client) ListBalances(ctx context.Context, limit int, startAfter string) (BalancesPage, error) {
-	var res BalancesPage
-	err := c.Send(ctx, Request{Method: http.MethodGet, Path: "/balances", Query: pageQuery(nil, limit, startAfter)}, &res)
-	return res, err
+	return get[BalancesPage](ctx, c, "/balances", pageQuery(nil, limit, startAfter))
 }

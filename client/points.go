@@ -344,11 +344,9 @@ func (c *Client) Activate(ctx context.Context, transactionID string) (ActivateRe
 
 // Transactions lists transactions, oldest first.
 func (c *Client) Transactions(ctx context.Context, q TransactionQuery) (TransactionPage, error) {
-	var res TransactionPage
 	query := pageQuery(map[string]string{"customerId": q.CustomerID, "type": q.Type, "status": q.Status,
 		"direction": q.Direction, "from": timeText(q.From), "to": timeText(q.To)}, q.Limit, q.StartAfter)
-	err := c.Send(ctx, Request{Method: http.MethodGet, Path: "/transactions", Query: query}, &res)
-	return res, err
+	return get[TransactionPage](ctx, c, "/transactions", query)
 }
 
 // Balance reads a customer's points balance.
