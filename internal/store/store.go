@@ -251,13 +251,8 @@ func (tx *Tx) SQL() *sql.Tx { return tx.tx }
 // Exec runs a statement after sending the unit's rows, and then makes the unit forget what it
 // read, which the statement may have changed.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if err := tx.flush(ctx); err != nil {
-		return nil, err
-	}
-	res, err := tx.rawExec(ctx, query, args...)
-	u := tx.unitOf()
-	u.forget()
-	u.changes++
+	res, err := tx.execKept(ctx, query, args...)
+	tx.unitOf().forget()
 	return res, err
 }
 
