@@ -21,22 +21,8 @@ import (
 	"github.com/tally-loyalty/tally/internal/store"
 	"github.com/tally-loyalty/tally/internal/store/storetest"
 	"github.com/tally-loyalty/tally/internal/transfer"
+	"github.com/tally-loyalty/tally/internal/transfer/transfertest"
 )
-
-// cancelAfter is a Progress that cancels the import once at least rows rows have finished, which
-// happens after whole batches were accepted and applied, with more batches in flight.
-type cancelAfter struct {
-	rows, done int
-	cancel     context.CancelFunc
-}
-
-func (c *cancelAfter) Add(rows, failed int) {
-	if c.done += rows; c.done >= c.rows {
-		c.cancel()
-	}
-}
-
-func (c *cancelAfter) Finish() {}
 
 // importFile imports the file at path, and returns the summary and the failure report's text.
 func importFile(t *testing.T, ctx context.Context, c *client.Client, typ, path string, progress transfer.Progress) (transfer.Summary, string, error) {
@@ -177,7 +163,7 @@ func TestImportLargeFilesExactlyOnce(t *testing.T) {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, _, err := importFile(t, runCtx, a.Client, "customers", customers, &cancelAfter{rows: 5000, cancel: cancel})
+	_, _, err := importFile(t, runCtx, a.Client, "customers", customers, &transfertest.CancelAfter{Rows: 5000, Cancel: cancel})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted import: %v", err)
 	}
@@ -244,7 +230,7 @@ func importOrders(t *testing.T, env *apptest.Env, a apptest.Tenant, dir string) 
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	_, _, err := importFile(t, runCtx, a.Client, "orders", path, &cancelAfter{rows: 5000, cancel: cancel})
+	_, _, err := importFile(t, runCtx, a.Client, "orders", path, &transfertest.CancelAfter{Rows: 5000, Cancel: cancel})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted import: %v", err)
 	}

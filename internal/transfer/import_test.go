@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/tally-loyalty/tally/client"
+	"github.com/tally-loyalty/tally/internal/transfer/transfertest"
 )
 
 // fakeBatches is an in-memory batch API that keeps the server's promises: a repeated key with the
@@ -233,26 +234,12 @@ func TestImportResumesWithoutApplyingTwice(t *testing.T) {
 	})
 }
 
-// cancelAfterRows is a Progress that cancels the import once rows rows have finished.
-type cancelAfterRows struct {
-	rows, done int
-	cancel     context.CancelFunc
-}
-
-func (c *cancelAfterRows) Add(rows, failed int) {
-	if c.done += rows; c.done >= c.rows {
-		c.cancel()
-	}
-}
-
-func (c *cancelAfterRows) Finish() {}
-
 func TestImportCancelledBetweenBatchesSaysSo(t *testing.T) {
 	ty, _ := TypeNamed("customers")
 	for _, parallel := range []int{1, 2, 4} {
 		ctx, cancel := context.WithCancel(context.Background())
 		sum, err := importWith(ctx, newFake(), strings.NewReader(customersCSV(5500, nil, nil)), Options{Type: ty, Format: CSV,
-			Parallel: parallel, Report: (&reportBuffer{}).open, Progress: &cancelAfterRows{rows: 1000, cancel: cancel}})
+			Parallel: parallel, Report: (&reportBuffer{}).open, Progress: &transfertest.CancelAfter{Rows: 1000, Cancel: cancel}})
 		if !errors.Is(err, context.Canceled) || sum.Rows >= 5500 {
 			t.Fatalf("parallel %d: %+v %v, want the import cancelled", parallel, sum, err)
 		}
