@@ -118,21 +118,31 @@ func (f fixture) count(t *testing.T, query string, args ...any) int {
 	return n
 }
 
-// checkAgreement asserts that a job's counters, its item rows and the customers table tell the
-// same story: every succeeded item created its customer once, nothing else was created, and every
-// item is in exactly one state.
+// checkAgreement asserts that a job's counters, its result rows, its items as listed and the
+// customers table tell the same story: every succeeded item created its customer once, nothing else
+// was created, and every item is in exactly one state.
 func (f fixture) checkAgreement(t *testing.T, j Job) {
 	t.Helper()
-	byStatus := map[string]int{}
+	rows, listed := map[string]int{}, map[string]int{}
 	for _, s := range itemStatuses {
-		byStatus[s] = f.count(t, `SELECT COUNT(*) FROM batch_items WHERE job_id = ? AND status = ?`, j.JobID, s)
+		rows[s] = f.count(t, `SELECT COUNT(*) FROM batch_items WHERE job_id = ? AND status = ?`, j.JobID, s)
+		page, err := f.s.Items(ctx, f.tenant, j.JobID, s, Page{Limit: MaxItems})
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed[s] = len(page.Items)
 	}
-	if byStatus[store.ItemSucceeded] != j.FinishedCount || byStatus[store.ItemFailed] != j.ErrorCount ||
-		byStatus[store.ItemStopped] != j.StoppedCount || j.ProcessedCount != j.FinishedCount+j.ErrorCount {
-		t.Fatalf("job %+v, item rows by status %v", j, byStatus)
+	if rows[store.ItemSucceeded] != j.FinishedCount || rows[store.ItemFailed] != j.ErrorCount ||
+		rows[store.ItemPending] != 0 || rows[store.ItemStopped] != 0 {
+		t.Fatalf("job %+v, result rows by status %v", j, rows)
 	}
-	if byStatus[store.ItemPending] != 0 && j.Status != store.BatchQueued && j.Status != store.BatchRunning {
-		t.Fatalf("job %s with %d pending items", j.Status, byStatus[store.ItemPending])
+	if listed[store.ItemSucceeded] != j.FinishedCount || listed[store.ItemFailed] != j.ErrorCount ||
+		listed[store.ItemStopped] != j.StoppedCount || j.ProcessedCount != j.FinishedCount+j.ErrorCount ||
+		j.ProcessedCount+j.StoppedCount+listed[store.ItemPending] != j.TotalCount {
+		t.Fatalf("job %+v, items listed by status %v", j, listed)
+	}
+	if listed[store.ItemPending] != 0 && j.Status != store.BatchQueued && j.Status != store.BatchRunning {
+		t.Fatalf("job %s with %d pending items", j.Status, listed[store.ItemPending])
 	}
 	if len(j.Response.Successful) != j.FinishedCount || len(j.Response.Failed) != j.ErrorCount {
 		t.Fatalf("response lists %d/%d, counts %d/%d", len(j.Response.Successful), len(j.Response.Failed), j.FinishedCount, j.ErrorCount)

@@ -110,7 +110,7 @@ func (s *Service) Get(ctx context.Context, tenantID, jobID int64) (Job, error) {
 		if err != nil {
 			return err
 		}
-		items, err := tx.BatchItems(ctx, j.ID, -1, j.TotalCount, store.ItemSucceeded, store.ItemFailed)
+		items, err := tx.BatchResults(ctx, j.ID, -1, j.TotalCount)
 		if err != nil {
 			return err
 		}
@@ -130,12 +130,8 @@ func (s *Service) Get(ctx context.Context, tenantID, jobID int64) (Job, error) {
 
 // Items returns a page of the tenant's job's items in index order, all of them or those with status.
 func (s *Service) Items(ctx context.Context, tenantID, jobID int64, status string, p Page) (JobItemsPage, error) {
-	var statuses []string
-	if status != "" {
-		if !slices.Contains(itemStatuses, status) {
-			return JobItemsPage{}, loyalty.FieldErrorf(loyalty.CodeInvalidValue, "status", "must be one of %v", itemStatuses)
-		}
-		statuses = []string{status}
+	if status != "" && !slices.Contains(itemStatuses, status) {
+		return JobItemsPage{}, loyalty.FieldErrorf(loyalty.CodeInvalidValue, "status", "must be one of %v", itemStatuses)
 	}
 	after := -1
 	if p.StartAfter != "" {
@@ -151,8 +147,8 @@ func (s *Service) Items(ctx context.Context, tenantID, jobID int64, status strin
 		if err != nil {
 			return err
 		}
-		items, err := tx.BatchItems(ctx, j.ID, after, p.Limit+1, statuses...)
-		if err != nil {
+		items, err := jobItems(ctx, tx, j, after, p.Limit+1, status)
+		if err != nil || len(items) == 0 {
 			return err
 		}
 		if len(items) > p.Limit {
@@ -160,12 +156,53 @@ func (s *Service) Items(ctx context.Context, tenantID, jobID int64, status strin
 			page.HasMore = true
 			page.NextCursor = strconv.Itoa(items[len(items)-1].Index)
 		}
+		requests, err := tx.BatchRequests(ctx, j.ID)
+		if err != nil {
+			return err
+		}
 		for _, it := range items {
-			page.Items = append(page.Items, JobItem{Index: it.Index, Status: it.Status, Request: it.Request, Result: it.Result})
+			if it.Index >= len(requests) {
+				return fmt.Errorf("batch: job %d has %d stored items, not item %d", j.ID, len(requests), it.Index)
+			}
+			page.Items = append(page.Items, JobItem{Index: it.Index, Status: it.Status, Request: requests[it.Index], Result: it.Result})
 		}
 		return nil
 	})
 	return page, err
+}
+
+// unprocessedStatus is the status of the job's items that have no result: pending until the job
+// ends, stopped when it was stopped. A job that ended otherwise has a result for every item.
+func unprocessedStatus(j store.BatchJob) string {
+	if j.Status == store.BatchStopped {
+		return store.ItemStopped
+	}
+	return store.ItemPending
+}
+
+// jobItems returns up to limit of the job's items after index after, in index order, with status
+// (any when ""), without their requests. The processed items are stored with their results; the
+// others are those from the processed count on.
+func jobItems(ctx context.Context, tx *store.Tx, j store.BatchJob, after, limit int, status string) ([]store.BatchItem, error) {
+	var items []store.BatchItem
+	if status == "" || status == store.ItemSucceeded || status == store.ItemFailed {
+		var statuses []string
+		if status != "" {
+			statuses = []string{status}
+		}
+		var err error
+		if items, err = tx.BatchResults(ctx, j.ID, after, limit, statuses...); err != nil {
+			return nil, err
+		}
+	}
+	if rest := unprocessedStatus(j); status == "" || status == rest {
+		for i := j.ProcessedCount(); i < j.TotalCount && len(items) < limit; i++ {
+			if i > after {
+				items = append(items, store.BatchItem{Index: i, Status: rest})
+			}
+		}
+	}
+	return items, nil
 }
 
 // ListFilter selects a tenant's jobs.
@@ -221,12 +258,8 @@ func (s *Service) StopJob(ctx context.Context, tenantID, jobID int64) (Job, erro
 		if err != nil || j.Ended() {
 			return err
 		}
-		n, err := tx.StopBatchItems(ctx, j.ID)
-		if err != nil {
-			return err
-		}
 		now := s.now()
-		j.Status, j.StoppedCount, j.CompletedAt = store.BatchStopped, n, &now
+		j.Status, j.StoppedCount, j.CompletedAt = store.BatchStopped, j.TotalCount-j.ProcessedCount(), &now
 		if err := tx.UpdateBatchJob(ctx, j); err != nil {
 			return err
 		}

@@ -111,12 +111,9 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 		if j.Status == store.BatchQueued {
 			j.Status, j.StartedAt = store.BatchRunning, &now
 		}
-		items, err := tx.PendingBatchItems(ctx, j.ID, j.ProcessedCount(), s.cfg.ChunkSize)
+		items, err := pendingItems(ctx, tx, j, s.cfg.ChunkSize)
 		if err != nil {
 			return err
-		}
-		if len(items) == 0 {
-			return fmt.Errorf("batch: job %d has processed %d of %d items but none is pending", j.ID, j.ProcessedCount(), j.TotalCount)
 		}
 		ids := make([]string, len(items))
 		// The store ignores empty and repeated keys. An order's orderId is also its reward
@@ -149,7 +146,7 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 				j.ErrorCount++
 			}
 		}
-		if err := tx.SaveBatchResults(ctx, j.ID, items); err != nil {
+		if err := tx.InsertBatchResults(ctx, j.ID, items); err != nil {
 			return err
 		}
 		if j.ProcessedCount() == j.TotalCount {
@@ -209,7 +206,7 @@ func (s *Service) failRemaining(ctx context.Context, jobID int64, cause *loyalty
 		if err != nil || j.Ended() {
 			return err
 		}
-		items, err := tx.PendingBatchItems(ctx, j.ID, 0, j.TotalCount)
+		items, err := pendingItems(ctx, tx, j, j.TotalCount)
 		if err != nil {
 			return err
 		}
@@ -218,7 +215,7 @@ func (s *Service) failRemaining(ctx context.Context, jobID int64, cause *loyalty
 			_, id := keysOf(items[i].Request)
 			items[i].Result = failedResult(items[i].Index, id, cause)
 		}
-		if err := tx.SaveBatchResults(ctx, j.ID, items); err != nil {
+		if err := tx.InsertBatchResults(ctx, j.ID, items); err != nil {
 			return err
 		}
 		now := s.now()
@@ -233,6 +230,24 @@ func (s *Service) failRemaining(ctx context.Context, jobID int64, cause *loyalty
 		return fmt.Errorf("batch: fail the rest of job %d: %w", jobID, err)
 	}
 	return nil
+}
+
+// pendingItems returns up to limit of the job's items from its first unprocessed one on: items are
+// processed in index order, so those are the ones without a result.
+func pendingItems(ctx context.Context, tx *store.Tx, j store.BatchJob, limit int) ([]store.BatchItem, error) {
+	requests, err := tx.BatchRequests(ctx, j.ID)
+	if err != nil {
+		return nil, err
+	}
+	from := j.ProcessedCount()
+	if len(requests) != j.TotalCount || from >= j.TotalCount {
+		return nil, fmt.Errorf("batch: job %d has %d stored items, %d in all and %d processed", j.ID, len(requests), j.TotalCount, from)
+	}
+	items := make([]store.BatchItem, min(limit, j.TotalCount-from))
+	for i := range items {
+		items[i] = store.BatchItem{Index: from + i, Status: store.ItemPending, Request: requests[from+i]}
+	}
+	return items, nil
 }
 
 // itemKeys are the ids an item names, to read ahead of applying it; empty when absent, not

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -393,6 +394,8 @@ type item struct {
 func read(t *testing.T, db *store.DB, tenantID int64) snapshot {
 	t.Helper()
 	s := snapshot{txns: map[string][]txn{}, customers: map[string]bool{}, jobs: map[int64]job{}, items: map[string]item{}}
+	requests := map[int64]string{} // by job: its items as stored, one per line
+	results := map[item]string{}   // statuses of the processed items, by job and index
 	ctx := context.Background()
 	err := db.Read(ctx, func(tx *store.Tx) error {
 		return errors.Join(
@@ -415,29 +418,54 @@ func read(t *testing.T, db *store.DB, tenantID int64) snapshot {
 				s.jobs[*v[0].(*int64)] = job{typ: *v[1].(*string), status: *v[2].(*string), total: *v[3].(*int),
 					finished: *v[4].(*int), errs: *v[5].(*int), stopped: *v[6].(*int)}
 			}, new(int64), new(string), new(string), new(int), new(int), new(int), new(int)),
-			scan(ctx, tx, `SELECT i.job_id, i.idx, i.status, i.request FROM batch_items i
-				JOIN batch_jobs j ON j.id = i.job_id WHERE j.tenant_id = ? ORDER BY i.job_id, i.idx`, []any{tenantID}, func(v []any) {
-				var req struct{ CustomerID, TransactionID string }
-				if err := json.Unmarshal([]byte(*v[3].(*string)), &req); err != nil {
-					t.Errorf("batch item %d/%d holds no JSON object: %v", *v[0].(*int64), *v[1].(*int), err)
-				}
-				key := req.TransactionID
-				if key == "" {
-					key = req.CustomerID
-				}
-				it := item{job: *v[0].(*int64), idx: *v[1].(*int), status: *v[2].(*string)}
-				if _, dup := s.items[key]; dup {
-					t.Errorf("the item %s is stored twice", key)
-				}
-				s.items[key] = it
-				j := s.jobs[it.job]
-				j.items = append(j.items, it)
-				s.jobs[it.job] = j
-			}, new(int64), new(int), new(string), new(string)),
+			scan(ctx, tx, `SELECT r.job_id, r.items FROM batch_requests r JOIN batch_jobs j ON j.id = r.job_id
+				WHERE j.tenant_id = ?`, []any{tenantID}, func(v []any) {
+				requests[*v[0].(*int64)] = *v[1].(*string)
+			}, new(int64), new(string)),
+			scan(ctx, tx, `SELECT i.job_id, i.idx, i.status FROM batch_items i JOIN batch_jobs j ON j.id = i.job_id
+				WHERE j.tenant_id = ?`, []any{tenantID}, func(v []any) {
+				results[item{job: *v[0].(*int64), idx: *v[1].(*int)}] = *v[2].(*string)
+			}, new(int64), new(int), new(string)),
 		)
 	})
 	if err != nil {
 		t.Fatalf("read the database: %v", err)
+	}
+	// Items are processed in index order: the first finished+failed have a result row, the others
+	// none, and those are pending, or stopped when the job was.
+	for jobID, lines := range requests {
+		j := s.jobs[jobID]
+		for idx, line := range strings.Split(lines, "\n") {
+			it := item{job: jobID, idx: idx}
+			status, processed := results[it]
+			delete(results, it)
+			switch {
+			case processed != (idx < j.finished+j.errs):
+				t.Errorf("job %d with %d items processed: item %d has a result: %v", jobID, j.finished+j.errs, idx, processed)
+			case !processed && j.status == "stopped":
+				status = "stopped"
+			case !processed:
+				status = "pending"
+			}
+			it.status = status
+			var req struct{ CustomerID, TransactionID string }
+			if err := json.Unmarshal([]byte(line), &req); err != nil {
+				t.Errorf("batch item %d/%d holds no JSON object: %v", jobID, idx, err)
+			}
+			key := req.TransactionID
+			if key == "" {
+				key = req.CustomerID
+			}
+			if _, dup := s.items[key]; dup {
+				t.Errorf("the item %s is stored twice", key)
+			}
+			s.items[key] = it
+			j.items = append(j.items, it)
+		}
+		s.jobs[jobID] = j
+	}
+	for it := range results {
+		t.Errorf("a result of job %d item %d has no submitted item", it.job, it.idx)
 	}
 	return s
 }

@@ -37,7 +37,8 @@ func checkLedger(t *testing.T, db *store.DB, tenantID int64, jobIDs []int64, wan
 	for _, id := range jobIDs {
 		var n, done int
 		err := db.Read(ctx, func(tx *store.Tx) error {
-			return tx.QueryRow(ctx, `SELECT COUNT(*), COUNT(CASE WHEN status = ? THEN 1 END) FROM batch_items WHERE job_id = ?`,
+			return tx.QueryRow(ctx, `SELECT j.total_count, COUNT(CASE WHEN i.status = ? THEN 1 END)
+				FROM batch_jobs j LEFT JOIN batch_items i ON i.job_id = j.id WHERE j.id = ? GROUP BY j.total_count`,
 				store.ItemSucceeded, id).Scan(&n, &done)
 		})
 		if err != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -131,7 +132,8 @@ func (tx *Tx) CountUnfinishedBatchJobs(ctx context.Context, tenantID int64) (int
 	return n, nil
 }
 
-// InsertBatchJob stores a new queued job with its items (their JSON, in index order) and returns its id.
+// InsertBatchJob stores a new queued job with its items (compact JSON, in index order) and returns
+// its id. The items go in one row, one per line: a submission writes one row whatever its size.
 func (tx *Tx) InsertBatchJob(ctx context.Context, j BatchJob, items []json.RawMessage) (int64, error) {
 	var id int64
 	err := tx.QueryRow(ctx, `INSERT INTO batch_jobs (tenant_id, type, status, total_count, idempotency_key,
@@ -145,21 +147,35 @@ func (tx *Tx) InsertBatchJob(ctx context.Context, j BatchJob, items []json.RawMe
 	if err != nil {
 		return 0, fmt.Errorf("store: insert batch job: %w", err)
 	}
-	// Multi-row inserts keep the statements few; 400 rows of 4 values stay under both engines'
-	// parameter limits.
-	const rowsPerInsert = 400
-	for start := 0; start < len(items); start += rowsPerInsert {
-		rows := items[start:min(start+rowsPerInsert, len(items))]
-		args := make([]any, 0, 4*len(rows))
-		for i, item := range rows {
-			args = append(args, id, start+i, ItemPending, string(item))
+	var lines strings.Builder
+	for i, item := range items {
+		// Compact JSON holds no line break (one inside a string is escaped), so a line is an item.
+		if bytes.IndexByte(item, '\n') >= 0 {
+			return 0, fmt.Errorf("store: insert batch job: item %d is not compact JSON", i)
 		}
-		q := `INSERT INTO batch_items (job_id, idx, status, request) VALUES ` + placeholders(len(rows), 4)
-		if _, err := tx.Exec(ctx, q, args...); err != nil {
-			return 0, fmt.Errorf("store: insert batch items: %w", err)
+		if i > 0 {
+			lines.WriteByte('\n')
 		}
+		lines.Write(item)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO batch_requests (job_id, items) VALUES (?, ?)`, id, lines.String()); err != nil {
+		return 0, fmt.Errorf("store: insert batch items: %w", err)
 	}
 	return id, nil
+}
+
+// BatchRequests returns the job's items as submitted, in index order.
+func (tx *Tx) BatchRequests(ctx context.Context, jobID int64) ([]json.RawMessage, error) {
+	var lines []byte
+	if err := tx.QueryRow(ctx, `SELECT items FROM batch_requests WHERE job_id = ?`, jobID).Scan(&lines); err != nil {
+		return nil, fmt.Errorf("store: items of batch %d: %w", jobID, err)
+	}
+	split := bytes.Split(lines, []byte{'\n'})
+	items := make([]json.RawMessage, len(split))
+	for i, item := range split {
+		items[i] = item
+	}
+	return items, nil
 }
 
 // placeholders returns n comma-separated rows of cols `?` placeholders: "(?, ?), (?, ?)".
@@ -213,55 +229,23 @@ func (tx *Tx) UpdateBatchJob(ctx context.Context, j BatchJob) error {
 	return nil
 }
 
-// PendingBatchItems returns up to limit items of the job from index from on, in index order.
-func (tx *Tx) PendingBatchItems(ctx context.Context, jobID int64, from, limit int) ([]BatchItem, error) {
-	return tx.queryBatchItems(ctx, `SELECT idx, status, request, result FROM batch_items
-		WHERE job_id = ? AND idx >= ? AND status = ? ORDER BY idx LIMIT ?`, jobID, from, ItemPending, limit)
-}
-
-// SaveBatchResults stores the status and result of processed items, one statement for up to 400
-// items: on PostgreSQL every statement is a round trip.
-func (tx *Tx) SaveBatchResults(ctx context.Context, jobID int64, items []BatchItem) error {
-	const rowsPerUpdate = 400
-	for start := 0; start < len(items); start += rowsPerUpdate {
-		rows := items[start:min(start+rowsPerUpdate, len(items))]
-		args := make([]any, 0, 3*len(rows)+1)
-		for _, it := range rows {
-			args = append(args, it.Index, it.Status, string(it.Result))
-		}
-		// Both engines name the columns of a VALUES list column1, column2, ...; the cast gives
-		// PostgreSQL the type of the first one.
-		values := "(CAST(? AS INTEGER), ?, ?)"
-		if len(rows) > 1 {
-			values += ", " + placeholders(len(rows)-1, 3)
-		}
-		_, err := tx.Exec(ctx, `UPDATE batch_items SET status = v.column2, result = v.column3
-			FROM (VALUES `+values+`) AS v WHERE batch_items.job_id = ? AND batch_items.idx = v.column1`,
-			append(args, jobID)...)
-		if err != nil {
-			return fmt.Errorf("store: save results of batch %d: %w", jobID, err)
-		}
+// InsertBatchResults stores the status and result of processed items.
+func (tx *Tx) InsertBatchResults(ctx context.Context, jobID int64, items []BatchItem) error {
+	args := make([]any, 0, 4*len(items))
+	for _, it := range items {
+		args = append(args, jobID, it.Index, it.Status, string(it.Result))
+	}
+	if err := tx.insertRows(ctx, `INSERT INTO batch_items (job_id, idx, status, result)`, 4, "", args); err != nil {
+		return fmt.Errorf("store: save results of batch %d: %w", jobID, err)
 	}
 	return nil
 }
 
-// StopBatchItems marks the job's pending items stopped and returns how many there were.
-func (tx *Tx) StopBatchItems(ctx context.Context, jobID int64) (int, error) {
-	res, err := tx.Exec(ctx, `UPDATE batch_items SET status = ? WHERE job_id = ? AND status = ?`, ItemStopped, jobID, ItemPending)
-	if err != nil {
-		return 0, fmt.Errorf("store: stop items of batch %d: %w", jobID, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("store: stop items of batch %d: %w", jobID, err)
-	}
-	return int(n), nil
-}
-
-// BatchItems returns up to limit items of the job after index afterIndex (-1 for the first page), in
-// index order, with the given statuses (all of them when none is given).
-func (tx *Tx) BatchItems(ctx context.Context, jobID int64, afterIndex, limit int, statuses ...string) ([]BatchItem, error) {
-	q := `SELECT idx, status, request, result FROM batch_items WHERE job_id = ? AND idx > ?`
+// BatchResults returns up to limit processed items of the job after index afterIndex (-1 for the
+// first page), in index order, with the given statuses (all of them when none is given), without
+// their requests.
+func (tx *Tx) BatchResults(ctx context.Context, jobID int64, afterIndex, limit int, statuses ...string) ([]BatchItem, error) {
+	q := `SELECT idx, status, result FROM batch_items WHERE job_id = ? AND idx > ?`
 	args := []any{jobID, afterIndex}
 	if len(statuses) > 0 {
 		q += ` AND status IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ") + `)`
@@ -269,31 +253,23 @@ func (tx *Tx) BatchItems(ctx context.Context, jobID int64, afterIndex, limit int
 			args = append(args, s)
 		}
 	}
-	return tx.queryBatchItems(ctx, q+` ORDER BY idx LIMIT ?`, append(args, limit)...)
-}
-
-func (tx *Tx) queryBatchItems(ctx context.Context, q string, args ...any) ([]BatchItem, error) {
-	rows, err := tx.Query(ctx, q, args...)
+	rows, err := tx.Query(ctx, q+` ORDER BY idx LIMIT ?`, append(args, limit)...)
 	if err != nil {
-		return nil, fmt.Errorf("store: batch items: %w", err)
+		return nil, fmt.Errorf("store: results of batch %d: %w", jobID, err)
 	}
 	defer rows.Close()
 	var items []BatchItem
 	for rows.Next() {
 		var it BatchItem
-		var request string
-		var result sql.NullString
-		if err := rows.Scan(&it.Index, &it.Status, &request, &result); err != nil {
-			return nil, fmt.Errorf("store: scan batch item: %w", err)
+		var result string
+		if err := rows.Scan(&it.Index, &it.Status, &result); err != nil {
+			return nil, fmt.Errorf("store: scan result of batch %d: %w", jobID, err)
 		}
-		it.Request = []byte(request)
-		if result.Valid {
-			it.Result = []byte(result.String)
-		}
+		it.Result = []byte(result)
 		items = append(items, it)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: batch items: %w", err)
+		return nil, fmt.Errorf("store: results of batch %d: %w", jobID, err)
 	}
 	return items, nil
 }
