@@ -82,6 +82,10 @@ const (
 	// default is 100 ms), and fetching at most as often as polling bounds the fetches of a busy
 	// queue to the same rate.
 	fetchCooldown = pollInterval
+	// minChunkTime is how long a chunk works before it ends early for writes waiting for SQLite's
+	// single writer (a submission, a single call): the wait for a chunk stays about this long
+	// whatever the chunk size, and a chunk that nobody waits on runs whole.
+	minChunkTime = 5 * time.Millisecond
 )
 
 // Config configures a Service.

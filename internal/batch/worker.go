@@ -93,7 +93,7 @@ func (s *Service) runChunk(ctx context.Context, jobID int64) (bool, error) {
 // applyChunk is runChunk's transaction, with each item in a savepoint when inSteps is set.
 func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bool, error) {
 	done := false
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.db.WriteBackground(ctx, func(tx *store.Tx) error {
 		done = false
 		j, err := tx.LockBatchJob(ctx, jobID)
 		if err != nil {
@@ -136,6 +136,7 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 		if inSteps {
 			steps = tx.Savepoints()
 		}
+		start := time.Now()
 		for i := range items {
 			if err := s.applyItem(ctx, steps, tx, typ, j.TenantID, &items[i], ids[i]); err != nil {
 				return err
@@ -144,6 +145,11 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 				j.FinishedCount++
 			} else {
 				j.ErrorCount++
+			}
+			if i+1 < len(items) && time.Since(start) >= minChunkTime && tx.WritersWaiting() {
+				// Items are applied in index order: the next chunk starts where this one ends.
+				items = items[:i+1]
+				break
 			}
 		}
 		if err := tx.InsertBatchResults(ctx, j.ID, items); err != nil {
@@ -201,7 +207,7 @@ func (s *Service) applyItem(ctx context.Context, steps *store.Savepoints, tx *st
 
 // failRemaining ends a job that cannot be processed: its pending items fail with cause.
 func (s *Service) failRemaining(ctx context.Context, jobID int64, cause *loyalty.Error) error {
-	err := s.db.Write(ctx, func(tx *store.Tx) error {
+	err := s.db.WriteBackground(ctx, func(tx *store.Tx) error {
 		j, err := tx.LockBatchJob(ctx, jobID)
 		if err != nil || j.Ended() {
 			return err

@@ -50,6 +50,10 @@ type DB struct {
 	read *sql.DB
 	// shared keeps SQLite write transactions' statements prepared across transactions.
 	shared statements
+	// turns orders the transactions waiting for SQLite's writer.
+	turns writeTurns
+	// checkpoints copies SQLite's log into the database file beside the writer; nil on PostgreSQL.
+	checkpoints *checkpointer
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a SQLite file.
@@ -86,7 +90,7 @@ func open(dsn string) (*DB, error) {
 	pragmas := "&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)" +
 		"&_pragma=cache_size(-65536)&_pragma=temp_store(MEMORY)"
 	write, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?_txlock=immediate&_pragma=journal_mode(WAL)"+
-		pragmas+"&_pragma=wal_autocheckpoint(20000)")
+		pragmas+"&_pragma=wal_autocheckpoint(100000)")
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
@@ -104,7 +108,14 @@ func open(dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: open sqlite %s for reading: %w", path, err)
 	}
 	read.SetMaxOpenConns(max(4, runtime.NumCPU()*2))
-	return &DB{dialect: SQLite, write: write, read: read}, nil
+	checkpoints, err := sql.Open("sqlite", "file:"+url.PathEscape(path)+"?"+strings.TrimPrefix(pragmas, "&"))
+	if err != nil {
+		write.Close()
+		read.Close()
+		return nil, fmt.Errorf("store: open sqlite %s for checkpoints: %w", path, err)
+	}
+	checkpoints.SetMaxOpenConns(1)
+	return &DB{dialect: SQLite, write: write, read: read, checkpoints: startCheckpointer(checkpoints)}, nil
 }
 
 // Dialect reports the engine behind db.
@@ -124,6 +135,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close closes every connection.
 func (db *DB) Close() error {
 	err := errors.Join(db.shared.close(), db.write.Close())
+	if db.checkpoints != nil {
+		err = errors.Join(err, db.checkpoints.close())
+	}
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
@@ -144,6 +158,8 @@ type Tx struct {
 	// unshared the queries this transaction prepared for itself.
 	shared   *statements
 	unshared []string
+	// turns is the queue for SQLite's writer, which a write transaction there holds.
+	turns *writeTurns
 	// unit holds what the transaction has read and the rows it has yet to send (unit.go).
 	unit *unit
 	// err is the first failure to send the unit's rows before a QueryRow, which cannot return it;
@@ -193,12 +209,32 @@ func (tx *Tx) sharedStmt(query string) *sql.Stmt {
 // concurrent one took first (ErrConflict), fn runs again in a new transaction, at most
 // maxWriteAttempts times in all: fn must change nothing but the database through tx.
 func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
+	return db.writeAs(ctx, false, fn)
+}
+
+// WriteBackground is Write for work nobody waits on as it happens, batch chunks: on SQLite, whose
+// single writer runs one transaction at a time, Write calls waiting at the same moment go first.
+func (db *DB) WriteBackground(ctx context.Context, fn func(*Tx) error) error {
+	return db.writeAs(ctx, true, fn)
+}
+
+func (db *DB) writeAs(ctx context.Context, background bool, fn func(*Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := db.run(ctx, db.write, false, fn)
+		err := db.writeOnce(ctx, background, fn)
 		if !errors.Is(err, ErrConflict) || attempt == maxWriteAttempts {
 			return err
 		}
 	}
+}
+
+func (db *DB) writeOnce(ctx context.Context, background bool, fn func(*Tx) error) error {
+	if db.dialect == SQLite {
+		if err := db.turns.take(ctx, background); err != nil {
+			return fmt.Errorf("store: wait for the writer: %w", err)
+		}
+		defer db.turns.give()
+	}
+	return db.run(ctx, db.write, false, fn)
 }
 
 // Read runs fn in a read-only transaction that sees one snapshot.
@@ -218,7 +254,7 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	}
 	tx := &Tx{tx: sqlTx, dialect: db.dialect, readOnly: readOnly}
 	if db.dialect == SQLite && !readOnly {
-		tx.shared = &db.shared
+		tx.shared, tx.turns = &db.shared, &db.turns
 	}
 	err = fn(tx)
 	if err == nil {
@@ -238,6 +274,13 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	}
 	db.shared.share(db.write, tx.unshared)
 	return nil
+}
+
+// WritersWaiting reports whether foreground writes (Write) wait for SQLite's single writer, which
+// this transaction holds: a long background transaction can end early to let them in. It is always
+// false on PostgreSQL, where writers do not wait for each other's transactions.
+func (tx *Tx) WritersWaiting() bool {
+	return tx.turns != nil && tx.turns.waiting()
 }
 
 // Dialect reports the engine the transaction runs on.
