@@ -88,6 +88,11 @@ const (
 	minChunkTime = 5 * time.Millisecond
 )
 
+// prefetchGroup is how many items a chunk reads ahead for at a time: one statement per table serves
+// them all, and a chunk cut short after minChunkTime has not read for many items it leaves to the
+// next.
+const prefetchGroup = 100
+
 // Config configures a Service.
 type Config struct {
 	DB     *store.DB

@@ -71,132 +71,144 @@ func stepsType() Type {
 // databases. Every good item succeeds and its credit is kept exactly once; every refused item fails
 // with the operation's own code and leaves nothing: no "bad" customer exists, a customer whose only
 // item was refused does not exist, no refused transactionId exists; the job's counters and results
-// agree with the items.
+// agree with the items. With chunks of MaxItems the same items make one chunk that reads ahead in
+// three groups (prefetchGroup).
 func TestChunkFallsBackToSteps(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Dialect) {
-		f := setup(t, d).newTenant(t)
-		f.s.types["steps"] = stepsType()
+		f := setup(t, d)
+		for _, size := range []int{DefaultChunkSize, MaxItems} {
+			t.Run(fmt.Sprintf("chunks of %d", size), func(t *testing.T) {
+				f.s.cfg.ChunkSize = size
+				t.Cleanup(func() { f.s.cfg.ChunkSize = DefaultChunkSize })
+				checkStepsFallback(t, f.newTenant(t))
+			})
+		}
+	})
+}
 
-		const n = 2*DefaultChunkSize + 50
-		items := make([]string, n)
-		type outcome struct {
-			good     bool
-			customer string
-		}
-		want := make([]outcome, n)
-		credits := map[string]int{} // good customer -> credited points
-		var refusedTxns []string
-		for i := range items {
-			var it stepsItem
-			switch {
-			case i < 2*DefaultChunkSize && i%10 == 3:
-				it = stepsItem{CustomerID: fmt.Sprintf("bad%d", i%4)}
-			case i < 2*DefaultChunkSize && i%17 == 5:
-				it = stepsItem{CustomerID: fmt.Sprintf("g%d", i%7), Refuse: true}
-			case i == 44:
-				it = stepsItem{CustomerID: "refused-only", Refuse: true}
-			default:
-				it = stepsItem{CustomerID: fmt.Sprintf("g%d", i%7)}
-			}
-			it.TransactionID = fmt.Sprintf("t%d", i)
-			raw, err := json.Marshal(it)
-			if err != nil {
-				t.Fatal(err)
-			}
-			items[i] = string(raw)
-			good := !it.Refuse && !strings.HasPrefix(it.CustomerID, "bad")
-			want[i] = outcome{good: good, customer: it.CustomerID}
-			if good {
-				credits[it.CustomerID]++
-			} else if !strings.HasPrefix(it.CustomerID, "bad") {
-				refusedTxns = append(refusedTxns, it.TransactionID)
-			}
-		}
-		goodCount := 0
-		for _, w := range want {
-			if w.good {
-				goodCount++
-			}
-		}
+func checkStepsFallback(t *testing.T, f fixture) {
+	t.Helper()
+	f.s.types["steps"] = stepsType()
 
-		c, err := f.s.Submit(ctx, f.tenant, "steps", []byte(`{"body":[`+strings.Join(items, ",")+`]}`), "")
+	const n = 2*DefaultChunkSize + 50
+	items := make([]string, n)
+	type outcome struct {
+		good     bool
+		customer string
+	}
+	want := make([]outcome, n)
+	credits := map[string]int{} // good customer -> credited points
+	var refusedTxns []string
+	for i := range items {
+		var it stepsItem
+		switch {
+		case i < 2*DefaultChunkSize && i%10 == 3:
+			it = stepsItem{CustomerID: fmt.Sprintf("bad%d", i%4)}
+		case i < 2*DefaultChunkSize && i%17 == 5:
+			it = stepsItem{CustomerID: fmt.Sprintf("g%d", i%7), Refuse: true}
+		case i == 44:
+			it = stepsItem{CustomerID: "refused-only", Refuse: true}
+		default:
+			it = stepsItem{CustomerID: fmt.Sprintf("g%d", i%7)}
+		}
+		it.TransactionID = fmt.Sprintf("t%d", i)
+		raw, err := json.Marshal(it)
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.run(t, c.JobID)
-		j := f.job(t, c.JobID)
+		items[i] = string(raw)
+		good := !it.Refuse && !strings.HasPrefix(it.CustomerID, "bad")
+		want[i] = outcome{good: good, customer: it.CustomerID}
+		if good {
+			credits[it.CustomerID]++
+		} else if !strings.HasPrefix(it.CustomerID, "bad") {
+			refusedTxns = append(refusedTxns, it.TransactionID)
+		}
+	}
+	goodCount := 0
+	for _, w := range want {
+		if w.good {
+			goodCount++
+		}
+	}
 
-		if j.Status != store.BatchCompleted || j.TotalCount != n || j.ProcessedCount != n || j.FinishedCount != goodCount ||
-			j.ErrorCount != n-goodCount || j.StoppedCount != 0 {
-			t.Fatalf("job %+v; want completed, %d items, %d succeeded, %d failed", j, n, goodCount, n-goodCount)
-		}
-		if len(j.Response.Successful) != goodCount || len(j.Response.Failed) != n-goodCount {
-			t.Fatalf("the response lists %d succeeded and %d failed items; want %d and %d",
-				len(j.Response.Successful), len(j.Response.Failed), goodCount, n-goodCount)
-		}
-		seen := map[int]bool{}
-		for _, r := range j.Response.Successful {
-			var res struct {
-				Index      int
-				CustomerID string
-				Ref        int64
-			}
-			if err := json.Unmarshal(r, &res); err != nil {
-				t.Fatal(err)
-			}
-			if w := want[res.Index]; !w.good || res.CustomerID != w.customer || res.Ref == 0 || seen[res.Index] {
-				t.Errorf("succeeded item %s; want %+v", r, w)
-			}
-			seen[res.Index] = true
-		}
-		for _, r := range j.Response.Failed {
-			var fi failedItem
-			if err := json.Unmarshal(r, &fi); err != nil {
-				t.Fatal(err)
-			}
-			if w := want[fi.Index]; w.good || fi.CustomerID != w.customer || fi.Code != stepsRefusal || seen[fi.Index] {
-				t.Errorf("failed item %s; want %+v with code %d", r, w, stepsRefusal)
-			}
-			seen[fi.Index] = true
-		}
-		if len(seen) != n {
-			t.Errorf("%d items have a result; want %d", len(seen), n)
-		}
-		for _, s := range itemStatuses {
-			wantN := map[string]int{store.ItemSucceeded: goodCount, store.ItemFailed: n - goodCount}[s]
-			if got := f.count(t, `SELECT COUNT(*) FROM batch_items WHERE job_id = ? AND status = ?`, c.JobID, s); got != wantN {
-				t.Errorf("%d items %s; want %d", got, s, wantN)
-			}
-		}
+	c, err := f.s.Submit(ctx, f.tenant, "steps", []byte(`{"body":[`+strings.Join(items, ",")+`]}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.run(t, c.JobID)
+	j := f.job(t, c.JobID)
 
-		if got := f.count(t, `SELECT COUNT(*) FROM customers WHERE tenant_id = ? AND customer_id LIKE 'bad%'`, f.tenant); got != 0 {
-			t.Errorf("%d bad customers exist; want none", got)
+	if j.Status != store.BatchCompleted || j.TotalCount != n || j.ProcessedCount != n || j.FinishedCount != goodCount ||
+		j.ErrorCount != n-goodCount || j.StoppedCount != 0 {
+		t.Fatalf("job %+v; want completed, %d items, %d succeeded, %d failed", j, n, goodCount, n-goodCount)
+	}
+	if len(j.Response.Successful) != goodCount || len(j.Response.Failed) != n-goodCount {
+		t.Fatalf("the response lists %d succeeded and %d failed items; want %d and %d",
+			len(j.Response.Successful), len(j.Response.Failed), goodCount, n-goodCount)
+	}
+	seen := map[int]bool{}
+	for _, r := range j.Response.Successful {
+		var res struct {
+			Index      int
+			CustomerID string
+			Ref        int64
 		}
-		if got := f.count(t, `SELECT COUNT(*) FROM customers WHERE tenant_id = ? AND customer_id = 'refused-only'`, f.tenant); got != 0 {
-			t.Errorf("the customer whose only item was refused exists")
+		if err := json.Unmarshal(r, &res); err != nil {
+			t.Fatal(err)
 		}
-		if got := f.count(t, `SELECT COUNT(*) FROM customers WHERE tenant_id = ?`, f.tenant); got != len(credits) {
-			t.Errorf("%d customers; want the %d good ones", got, len(credits))
+		if w := want[res.Index]; !w.good || res.CustomerID != w.customer || res.Ref == 0 || seen[res.Index] {
+			t.Errorf("succeeded item %s; want %+v", r, w)
 		}
-		for id, points := range credits {
-			for what, query := range map[string]string{
-				"transactions":     `SELECT COUNT(*) FROM point_transactions t JOIN customers c ON c.id = t.customer_ref WHERE c.tenant_id = ? AND c.customer_id = ?`,
-				"entries":          `SELECT COUNT(*) FROM point_entries e JOIN customers c ON c.id = e.customer_ref WHERE c.tenant_id = ? AND c.customer_id = ?`,
-				"remaining points": `SELECT COALESCE(SUM(remaining), 0) FROM point_lots l JOIN customers c ON c.id = l.customer_ref WHERE c.tenant_id = ? AND c.customer_id = ?`,
-				"lifetime points":  `SELECT COALESCE(SUM(lifetime_earned), 0) FROM point_accounts a JOIN customers c ON c.id = a.customer_ref WHERE c.tenant_id = ? AND c.customer_id = ?`,
-			} {
-				if got := f.count(t, query, f.tenant, id); got != points {
-					t.Errorf("customer %s: %s %d; want %d (one per good item)", id, what, got, points)
-				}
+		seen[res.Index] = true
+	}
+	for _, r := range j.Response.Failed {
+		var fi failedItem
+		if err := json.Unmarshal(r, &fi); err != nil {
+			t.Fatal(err)
+		}
+		if w := want[fi.Index]; w.good || fi.CustomerID != w.customer || fi.Code != stepsRefusal || seen[fi.Index] {
+			t.Errorf("failed item %s; want %+v with code %d", r, w, stepsRefusal)
+		}
+		seen[fi.Index] = true
+	}
+	if len(seen) != n {
+		t.Errorf("%d items have a result; want %d", len(seen), n)
+	}
+	for _, s := range itemStatuses {
+		wantN := map[string]int{store.ItemSucceeded: goodCount, store.ItemFailed: n - goodCount}[s]
+		if got := f.count(t, `SELECT COUNT(*) FROM batch_items WHERE job_id = ? AND status = ?`, c.JobID, s); got != wantN {
+			t.Errorf("%d items %s; want %d", got, s, wantN)
+		}
+	}
+
+	if got := f.count(t, `SELECT COUNT(*) FROM customers WHERE tenant_id = ? AND customer_id LIKE 'bad%'`, f.tenant); got != 0 {
+		t.Errorf("%d bad customers exist; want none", got)
+	}
+	if got := f.count(t, `SELECT COUNT(*) FROM customers WHERE tenant_id = ? AND customer_id = 'refused-only'`, f.tenant); got != 0 {
+		t.Errorf("the customer whose only item was refused exists")
+	}
+	if got := f.count(t, `SELECT COUNT(*) FROM customers WHERE tenant_id = ?`, f.tenant); got != len(credits) {
+		t.Errorf("%d customers; want the %d good ones", got, len(credits))
+	}
+	for id, points := range credits {
+		for what, query := range map[string]string{
+			"transactions":     `SELECT COUNT(*) FROM point_transactions t JOIN customers c ON c.id = t.customer_ref WHERE c.tenant_id = ? AND c.customer_id = ?`,
+			"entries":          `SELECT COUNT(*) FROM point_entries e JOIN customers c ON c.id = e.customer_ref WHERE c.tenant_id = ? AND c.customer_id = ?`,
+			"remaining points": `SELECT COALESCE(SUM(remaining), 0) FROM point_lots l JOIN customers c ON c.id = l.customer_ref WHERE c.tenant_id = ? AND c.customer_id = ?`,
+			"lifetime points":  `SELECT COALESCE(SUM(lifetime_earned), 0) FROM point_accounts a JOIN customers c ON c.id = a.customer_ref WHERE c.tenant_id = ? AND c.customer_id = ?`,
+		} {
+			if got := f.count(t, query, f.tenant, id); got != points {
+				t.Errorf("customer %s: %s %d; want %d (one per good item)", id, what, got, points)
 			}
 		}
-		for _, id := range refusedTxns {
-			if got := f.count(t, `SELECT COUNT(*) FROM point_transactions WHERE tenant_id = ? AND transaction_id = ?`, f.tenant, id); got != 0 {
-				t.Errorf("the refused item's transaction %s exists", id)
-			}
+	}
+	for _, id := range refusedTxns {
+		if got := f.count(t, `SELECT COUNT(*) FROM point_transactions WHERE tenant_id = ? AND transaction_id = ?`, f.tenant, id); got != 0 {
+			t.Errorf("the refused item's transaction %s exists", id)
 		}
-		if got := f.count(t, `SELECT COUNT(*) FROM point_transactions WHERE tenant_id = ?`, f.tenant); got != goodCount {
-			t.Errorf("%d transactions; want one per good item, %d", got, goodCount)
-		}
-	})
+	}
+	if got := f.count(t, `SELECT COUNT(*) FROM point_transactions WHERE tenant_id = ?`, f.tenant); got != goodCount {
+		t.Errorf("%d transactions; want one per good item, %d", got, goodCount)
+	}
 }

@@ -115,21 +115,15 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 		if err != nil {
 			return err
 		}
+		keys := make([]itemKeys, len(items))
 		ids := make([]string, len(items))
-		// The store ignores empty and repeated keys. An order's orderId is also its reward
-		// transaction's transactionId.
-		var customers, transactions, orders []string
+		customers := make([]string, len(items))
 		for i, it := range items {
-			var k itemKeys
-			k, ids[i] = keysOf(it.Request)
-			customers = append(customers, k.CustomerID)
-			transactions = append(transactions, k.TransactionID, k.OrderID)
-			orders = append(orders, k.OrderID)
+			keys[i], ids[i] = keysOf(it.Request)
+			customers[i] = keys[i].CustomerID
 		}
+		// Every customer of the chunk at once: the locks go in one order, whatever the items'.
 		if err := tx.LockCustomerKeys(ctx, j.TenantID, customers); err != nil {
-			return err
-		}
-		if err := tx.Prefetch(ctx, j.TenantID, customers, transactions, orders); err != nil {
 			return err
 		}
 		var steps *store.Savepoints
@@ -138,6 +132,11 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 		}
 		start := time.Now()
 		for i := range items {
+			if i%prefetchGroup == 0 {
+				if err := prefetch(ctx, tx, j.TenantID, keys[i:min(i+prefetchGroup, len(keys))]); err != nil {
+					return err
+				}
+			}
 			if err := s.applyItem(ctx, steps, tx, typ, j.TenantID, &items[i], ids[i]); err != nil {
 				return err
 			}
@@ -162,6 +161,18 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 		return tx.UpdateBatchJob(ctx, j)
 	})
 	return done, err
+}
+
+// prefetch reads ahead what the items' operations will read. The store ignores empty and repeated
+// keys. An order's orderId is also its reward transaction's transactionId.
+func prefetch(ctx context.Context, tx *store.Tx, tenantID int64, keys []itemKeys) error {
+	var customers, transactions, orders []string
+	for _, k := range keys {
+		customers = append(customers, k.CustomerID)
+		transactions = append(transactions, k.TransactionID, k.OrderID)
+		orders = append(orders, k.OrderID)
+	}
+	return tx.Prefetch(ctx, tenantID, customers, transactions, orders)
 }
 
 // finalStatus is the status of a job whose every item has a result: failed when none succeeded.

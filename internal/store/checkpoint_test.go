@@ -13,6 +13,8 @@ import (
 // through before it copies anything, and checks that the log file stays a fraction of it: the
 // checkpointer copies the frames beside the writer, so that the writer reuses the log from its start.
 func TestCheckpointerBoundsTheLog(t *testing.T) {
+	defer func(every time.Duration) { checkpointEvery = every }(checkpointEvery)
+	checkpointEvery = 100 * time.Millisecond
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "tally.db")
 	db, err := Open(ctx, path)

@@ -115,7 +115,9 @@ func open(dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: open sqlite %s for checkpoints: %w", path, err)
 	}
 	checkpoints.SetMaxOpenConns(1)
-	return &DB{dialect: SQLite, write: write, read: read, checkpoints: startCheckpointer(checkpoints)}, nil
+	db := &DB{dialect: SQLite, write: write, read: read}
+	db.checkpoints = startCheckpointer(checkpoints, &db.turns)
+	return db, nil
 }
 
 // Dialect reports the engine behind db.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -632,8 +633,16 @@ func (tx *Tx) insertRows(ctx context.Context, head string, cols int, tail string
 		return nil
 	}
 	rowsPerStatement := 30000 / cols
-	for start := 0; start < len(args); start += rowsPerStatement * cols {
-		part := args[start:min(start+rowsPerStatement*cols, len(args))]
+	for start := 0; start < len(args); {
+		n := min(rowsPerStatement, (len(args)-start)/cols)
+		if tx.dialect == SQLite {
+			// A statement's text depends on its row count, and SQLite keeps every text it met
+			// prepared (statements.go): with counts in powers of two a table has a dozen shapes,
+			// not one per count (a thousand-row shape holds a fraction of a megabyte).
+			n = 1 << (bits.Len(uint(n)) - 1)
+		}
+		part := args[start : start+n*cols]
+		start += n * cols
 		var q strings.Builder
 		q.WriteString(head)
 		q.WriteString(` VALUES `)
