@@ -54,7 +54,7 @@ func TestBatches(t *testing.T) {
 		b := env.NewTenant(t, "b")
 
 		t.Run("envelope errors store nothing", func(t *testing.T) {
-			tables := []string{"batch_jobs", "batch_items", "river_job"}
+			tables := []string{"batch_jobs", "batch_requests", "batch_items", "river_job"}
 			before := map[string]int{}
 			for _, table := range tables {
 				before[table] = tableRows(t, env.App.DB, table)

@@ -164,11 +164,18 @@ func (tx *Tx) InsertBatchJob(ctx context.Context, j BatchJob, items []json.RawMe
 	return id, nil
 }
 
-// BatchRequests returns the job's items as submitted, in index order.
+// BatchRequests returns the job's items as submitted, in index order, or ErrNotFound.
 func (tx *Tx) BatchRequests(ctx context.Context, jobID int64) ([]json.RawMessage, error) {
 	var lines []byte
-	if err := tx.QueryRow(ctx, `SELECT items FROM batch_requests WHERE job_id = ?`, jobID).Scan(&lines); err != nil {
+	err := tx.QueryRow(ctx, `SELECT items FROM batch_requests WHERE job_id = ?`, jobID).Scan(&lines)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("store: items of batch %d: %w", jobID, ErrNotFound)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("store: items of batch %d: %w", jobID, err)
+	}
+	if len(lines) == 0 {
+		return nil, nil
 	}
 	split := bytes.Split(lines, []byte{'\n'})
 	items := make([]json.RawMessage, len(split))
@@ -245,7 +252,7 @@ func (tx *Tx) InsertBatchResults(ctx context.Context, jobID int64, items []Batch
 // first page), in index order, with the given statuses (all of them when none is given), without
 // their requests.
 func (tx *Tx) BatchResults(ctx context.Context, jobID int64, afterIndex, limit int, statuses ...string) ([]BatchItem, error) {
-	q := `SELECT idx, status, result FROM batch_items WHERE job_id = ? AND idx > ?`
+	q := `SELECT idx, status, COALESCE(result, '') FROM batch_items WHERE job_id = ? AND idx > ?`
 	args := []any{jobID, afterIndex}
 	if len(statuses) > 0 {
 		q += ` AND status IN (` + strings.TrimSuffix(strings.Repeat("?, ", len(statuses)), ", ") + `)`

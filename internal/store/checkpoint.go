@@ -71,21 +71,24 @@ func startCheckpointer(conn *sql.DB, turns *writeTurns) *checkpointer {
 // it, so the last copy runs in a turn of its own.
 func (c *checkpointer) checkpoint(ctx context.Context) error {
 	// Copy beside the writer until a pass finds little new, so that the turn's pass is short.
-	for pass, before := 0, -1; ; pass++ {
-		frames, copied, err := c.passive(ctx)
-		if err != nil || frames == 0 {
-			return err
-		}
-		if copied-before <= turnFrames || pass == maxPassesBeside {
+	// copied counts every frame copied since the log last started over, so one pass copied the
+	// difference (negative when the log started over in between: little, too).
+	frames, copied, err := c.passive(ctx)
+	for pass := 1; err == nil && frames > 0 && pass < maxPassesBeside; pass++ {
+		before := copied
+		if frames, copied, err = c.passive(ctx); copied-before <= turnFrames {
 			break
 		}
-		before = copied
 	}
-	if err := c.turns.take(ctx, false); err != nil {
+	if err != nil || frames == 0 {
+		return err
+	}
+	// In the background queue: a chunk does not end early for it, and it goes in arrival order.
+	if err := c.turns.take(ctx, true); err != nil {
 		return fmt.Errorf("store: checkpoint: wait for the writer: %w", err)
 	}
 	defer c.turns.give()
-	_, _, err := c.passive(ctx)
+	_, _, err = c.passive(ctx)
 	return err
 }
 

@@ -254,6 +254,14 @@ func (db *DB) run(ctx context.Context, pool *sql.DB, readOnly bool, fn func(*Tx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	defer func() {
+		// A panicking fn must not leave the transaction open: on SQLite it would hold the only
+		// write connection for good.
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback() // the panic goes on; its rollback error would hide it
+			panic(p)
+		}
+	}()
 	tx := &Tx{tx: sqlTx, dialect: db.dialect, readOnly: readOnly}
 	if db.dialect == SQLite && !readOnly {
 		tx.shared, tx.turns = &db.shared, &db.turns

@@ -15,6 +15,9 @@ const maxPassed = 4
 // of background ones (batch chunks): a submission waits for the chunk in progress and the writes
 // already queued before it, and no more. A background write still goes next once maxPassed
 // foreground writes went ahead of it, so that a steady stream of calls cannot stall the batches.
+// River's own statements (job fetches, completions, maintenance) and the background preparing of
+// shared statements use the connection without a turn: they are short, and a turn holder may wait
+// for them in database/sql, never the other way round.
 type writeTurns struct {
 	mu         sync.Mutex
 	busy       bool
@@ -70,7 +73,7 @@ func (w *writeTurns) give() {
 		next, w.background = w.background[0], w.background[1:]
 		w.passed = 0
 	default:
-		w.busy = false
+		w.busy, w.passed = false, 0
 		return
 	}
 	close(next)

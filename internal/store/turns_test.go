@@ -86,3 +86,34 @@ func TestWriteTurns(t *testing.T) {
 		}
 	})
 }
+
+// TestWriteGivesItsTurnBack checks that a write transaction that fails or panics leaves SQLite's
+// writer to the next one.
+func TestWriteGivesItsTurnBack(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, t.TempDir()+"/tally.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	failed := errors.New("refused")
+	if err := db.Write(ctx, func(*Tx) error { return failed }); !errors.Is(err, failed) {
+		t.Fatalf("write: %v; want its own error", err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not go on")
+			}
+		}()
+		_ = db.WriteBackground(ctx, func(*Tx) error { panic("broken") })
+	}()
+	wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := db.Write(wait, func(tx *Tx) error {
+		_, err := tx.Exec(wait, `CREATE TABLE after_panic (x INTEGER)`)
+		return err
+	}); err != nil {
+		t.Fatalf("the write after them: %v", err)
+	}
+}

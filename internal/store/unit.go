@@ -105,8 +105,8 @@ type unit struct {
 	orderIDs  map[customerKey]bool // orderIds likewise
 	ids       map[string]*idPool
 	// idBlock is how many ids a table's first draw takes on PostgreSQL: one for a single call,
-	// a chunk's item count after Prefetch, so that a chunk draws each table's ids in one statement
-	// and a single call leaves no gap in them.
+	// the item count of the first Prefetch (a chunk's first read-ahead group) otherwise, so that a
+	// chunk draws each table's ids in a few statements and a single call leaves no gap in them.
 	idBlock int
 
 	rows     pendingRows
@@ -271,7 +271,8 @@ func arrayOf[T any](values []any) []T {
 // Prefetch reads, in a few statements, what the operations on the tenant's customers with the ids
 // and on the transactionIds and orderIds will read one by one: the customers (locked on
 // PostgreSQL), their lots, holds and lifetime totals, and which transactionIds and orderIds are
-// taken. A batch chunk calls it before its items; it changes nothing an operation sees.
+// taken. A batch chunk calls it before each group of its items; it changes nothing an operation
+// sees, and reads nothing the unit already knows.
 func (tx *Tx) Prefetch(ctx context.Context, tenantID int64, customerIDs, transactionIDs, orderIDs []string) error {
 	tx.unitOf().idBlock = max(len(customerIDs), len(transactionIDs))
 	if err := tx.loadCustomers(ctx, tenantID, customerIDs); err != nil {
@@ -631,6 +632,9 @@ func (tx *Tx) flushEvents(ctx context.Context) error {
 func (tx *Tx) insertRows(ctx context.Context, head string, cols int, tail string, args []any) error {
 	if len(args) == 0 {
 		return nil
+	}
+	if len(args)%cols != 0 {
+		return fmt.Errorf("store: %s: %d values for rows of %d", head, len(args), cols)
 	}
 	rowsPerStatement := 30000 / cols
 	for start := 0; start < len(args); {
