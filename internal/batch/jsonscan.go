@@ -197,6 +197,38 @@ func (s *scanner) str() (escaped, ok bool) {
 	return escaped, false
 }
 
+// text reads a string and returns what it says, as json.Unmarshal into a string would: escapes read,
+// bytes that are not UTF-8 replaced.
+func (s *scanner) text() (string, bool) {
+	start := s.pos
+	escaped, ok := s.str()
+	if !ok {
+		return "", false
+	}
+	raw := s.data[start+1 : s.pos-1]
+	if !escaped && utf8.Valid(raw) {
+		return string(raw), true
+	}
+	var t string
+	if err := json.Unmarshal(s.data[start:s.pos], &t); err != nil {
+		return "", false
+	}
+	return t, true
+}
+
+// keyName returns the name an object's key (as the scanner gives it: quoted, and whether it has
+// escapes) stands for.
+func keyName(key []byte, escaped bool) []byte {
+	if !escaped {
+		return key[1 : len(key)-1]
+	}
+	var name string
+	if err := json.Unmarshal(key, &name); err != nil {
+		return nil
+	}
+	return []byte(name)
+}
+
 // escape reads an escape sequence in a string.
 func (s *scanner) escape() bool {
 	if s.pos+1 >= len(s.data) {

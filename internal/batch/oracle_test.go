@@ -99,6 +99,101 @@ func oracleSuccessResult(index int, id, message string, res any) ([]byte, error)
 	return b.Bytes(), nil
 }
 
+// oracleKeysOf is how keysOf read an item before it read it in one pass: json.Unmarshal into raw
+// fields, then each field into a string. keysOf must answer every item ParseBody accepts exactly as
+// it does.
+func oracleKeysOf(item json.RawMessage) (itemKeys, string) {
+	if len(item) > 0 && item[0] == '"' {
+		var id string
+		if json.Unmarshal(item, &id) != nil {
+			return itemKeys{}, ""
+		}
+		return itemKeys{}, id
+	}
+	var obj struct {
+		CustomerID    json.RawMessage `json:"customerId"`
+		TransactionID json.RawMessage `json:"transactionId"`
+		OrderID       json.RawMessage `json:"orderId"`
+	}
+	if json.Unmarshal(item, &obj) != nil {
+		return itemKeys{}, ""
+	}
+	str := func(raw json.RawMessage) string {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return s
+	}
+	valid := func(field string, raw json.RawMessage) string {
+		if s := str(raw); loyalty.CheckID(field, s) == nil {
+			return s
+		}
+		return ""
+	}
+	k := itemKeys{CustomerID: valid("customerId", obj.CustomerID), TransactionID: valid("transactionId", obj.TransactionID),
+		OrderID: valid("orderId", obj.OrderID)}
+	return k, str(obj.CustomerID)
+}
+
+// keysInputs are items at the edges of what keysOf reads: names in other cases, with escapes, or
+// repeated; values that are not strings, have escapes or are not valid ids; items that are not
+// objects.
+func keysInputs() []string {
+	return []string{
+		`{}`, `[]`, `null`, `true`, `7`, `"o-1"`, `""`, `"o\u002d1"`, `"\ud800"`, `[{"customerId":"c1"}]`,
+		`{"customerId":"c1","transactionId":"t1","orderId":"o1"}`,
+		`{"CUSTOMERID":"c1","TransactionId":"t1","orderid":"o1"}`,
+		`{"customer\u0049d":"c1","\u0074ransactionId":"t\u0031"}`,
+		`{"cu\u017ftomerId":"c1"}`, `{"cuſtomerId":"c1"}`, `{"customerId ":"c1"}`, `{"customer":"c1"}`,
+		`{"customerId":"c1","customerId":"c2"}`, `{"customerId":"c1","CustomerId":7}`, `{"customerId":7,"customerId":"c2"}`,
+		`{"customerId":null}`, `{"customerId":"c1","customerId":null}`, `{"customerId":{"a":"b"}}`, `{"customerId":["c1"]}`,
+		`{"customerId":true}`, `{"customerId":1e3}`, `{"customerId":""}`, `{"customerId":" "}`, `{"customerId":"c 1"}`,
+		`{"customerId":"\u0000"}`, `{"customerId":"é日本😀"}`, `{"customerId":"` + strings.Repeat("c", 200) + `"}`,
+		`{"customerId":"` + strings.Repeat("c", 201) + `"}`, `{"customerId":"a\"b"}`, `{"customerId":"a\\b"}`,
+		`{"customerId":"\ud83d\ude00"}`, `{"customerId":"\udc00x"}`, `{"orderId":"o-1","transactionId":7}`,
+		`{"a":{"customerId":"inner"},"customerId":"outer","b":[{"orderId":"x"}]}`,
+		`{"x":"\"customerId\":\"c9\"","customerId":"c1"}`,
+	}
+}
+
+// TestKeysOfMatchesOracle holds keysOf to the answers of the reading it replaced, for items at the
+// edges and every benchmark request's items, each as ParseBody stores it.
+func TestKeysOfMatchesOracle(t *testing.T) {
+	envelopes := []string{`{"body":[` + strings.Join(keysInputs(), ",") + `]}`}
+	for _, typ := range Types(engine.New(nil)) {
+		envelopes = append(envelopes, workloadEnvelope(t, typ.Name))
+	}
+	for _, env := range envelopes {
+		sameKeys(t, []byte(env))
+	}
+}
+
+// FuzzKeysOfMatchesOracle looks for an item that keysOf and the reading it replaced answer
+// differently.
+func FuzzKeysOfMatchesOracle(f *testing.F) {
+	for _, in := range keysInputs() {
+		f.Add([]byte(in))
+	}
+	f.Fuzz(func(t *testing.T, item []byte) { sameKeys(t, []byte(`{"body":[`+string(item)+`]}`)) })
+}
+
+// sameKeys compares keysOf with the oracle on each item the envelope holds, when ParseBody accepts it.
+func sameKeys(t *testing.T, envelope []byte) {
+	t.Helper()
+	items, err := ParseBody(envelope)
+	if err != nil {
+		return
+	}
+	for _, item := range items {
+		gotKeys, gotID := keysOf(item)
+		wantKeys, wantID := oracleKeysOf(item)
+		if gotKeys != wantKeys || gotID != wantID {
+			t.Fatalf("%.200q: keys %+v, id %q; want %+v, %q", item, gotKeys, gotID, wantKeys, wantID)
+		}
+	}
+}
+
 // parseBodyInputs are envelopes at the edges of what ParseBody accepts.
 func parseBodyInputs() []string {
 	deep := func(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", n) }
@@ -306,5 +401,29 @@ func BenchmarkSuccessResult(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkKeysOf reads the keys of a 1,000-item request of each benchmark type, with keysOf and
+// with the reading it replaced.
+func BenchmarkKeysOf(b *testing.B) {
+	for _, typ := range workload.Types {
+		items, err := ParseBody([]byte(workloadEnvelope(b, typ.Name)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, read := range []struct {
+			name string
+			keys func(json.RawMessage) (itemKeys, string)
+		}{{"scan", keysOf}, {"oracle", oracleKeysOf}} {
+			b.Run(typ.Name+"/"+read.name, func(b *testing.B) {
+				for b.Loop() {
+					for _, item := range items {
+						read.keys(item)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(items)), "ns/item")
+			})
+		}
 	}
 }

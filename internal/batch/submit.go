@@ -84,15 +84,7 @@ func ParseBody(data []byte) ([]json.RawMessage, error) {
 // isBodyKey reports whether an object key, as written, names the envelope's body: json.Unmarshal
 // matches a field's name regardless of case, and only ASCII letters fold to those of "body".
 func isBodyKey(key []byte, escaped bool) bool {
-	name := key[1 : len(key)-1]
-	if escaped {
-		var s string
-		if err := json.Unmarshal(key, &s); err != nil {
-			return false
-		}
-		name = []byte(s)
-	}
-	return bytes.EqualFold(name, []byte("body"))
+	return bytes.EqualFold(keyName(key, escaped), []byte("body"))
 }
 
 // bodyHash identifies what was submitted, for the idempotency check: the type and the items.

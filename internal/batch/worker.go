@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -275,42 +276,58 @@ type itemKeys struct {
 
 // keysOf reads an item's keys, and its identity: what its result names it by, the item's
 // customerId as sent, or the item itself when it is a string (an orderId in orders/transactions).
-// Field names match as the operation's own decoding matches them. An item that is neither has no
-// keys; it fails when it is applied, with the error the operation gives.
+// It reads the item in one pass and matches field names as the operation's own decoding
+// (encoding/json) does: regardless of case, escapes read, the last of repeated names counting, a
+// value that is not a string counting as none. An item that is neither an object nor a string has
+// no keys; it fails when it is applied, with the error the operation gives.
 func keysOf(item json.RawMessage) (itemKeys, string) {
-	if len(item) > 0 && item[0] == '"' {
-		var id string
-		if json.Unmarshal(item, &id) != nil {
+	s := scanner{data: item}
+	s.space()
+	var customer, transaction, order string
+	ok := false
+	switch s.peek() {
+	case '"':
+		customer, ok = s.text()
+		s.space()
+		if !ok || s.pos != len(item) {
 			return itemKeys{}, ""
 		}
-		return itemKeys{}, id
+		return itemKeys{}, customer
+	case '{':
+		ok = s.object(func(key []byte, escaped bool) bool {
+			var field *string
+			switch name := keyName(key, escaped); {
+			case bytes.EqualFold(name, []byte("customerId")):
+				field = &customer
+			case bytes.EqualFold(name, []byte("transactionId")):
+				field = &transaction
+			case bytes.EqualFold(name, []byte("orderId")):
+				field = &order
+			default:
+				return s.value()
+			}
+			if s.peek() != '"' {
+				*field = ""
+				return s.value()
+			}
+			var ok bool
+			*field, ok = s.text()
+			return ok
+		})
+		s.space()
 	}
-	// Raw fields: the rest of the item is skipped without being built, and a field of another type
-	// leaves the others readable.
-	var obj struct {
-		CustomerID    json.RawMessage `json:"customerId"`
-		TransactionID json.RawMessage `json:"transactionId"`
-		OrderID       json.RawMessage `json:"orderId"`
-	}
-	if json.Unmarshal(item, &obj) != nil {
+	if !ok || s.pos != len(item) {
 		return itemKeys{}, ""
 	}
-	str := func(raw json.RawMessage) string {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return ""
-		}
-		return s
-	}
-	valid := func(field string, raw json.RawMessage) string {
-		if s := str(raw); loyalty.CheckID(field, s) == nil {
+	valid := func(field, s string) string {
+		if loyalty.CheckID(field, s) == nil {
 			return s
 		}
 		return ""
 	}
-	k := itemKeys{CustomerID: valid("customerId", obj.CustomerID), TransactionID: valid("transactionId", obj.TransactionID),
-		OrderID: valid("orderId", obj.OrderID)}
-	return k, str(obj.CustomerID)
+	k := itemKeys{CustomerID: valid("customerId", customer), TransactionID: valid("transactionId", transaction),
+		OrderID: valid("orderId", order)}
+	return k, customer
 }
 
 // successResult is a succeeded item as the job's response lists it: the operation's result with the
