@@ -57,6 +57,41 @@ func BenchmarkChunk(b *testing.B) {
 	}
 }
 
+// BenchmarkJob applies one 1,000-item job of each type from its first chunk to its last, as a worker
+// does once it has taken the job: the in-process part of the one batch that `tally bench` compares
+// with single calls, without HTTP, the queue's pickup or polling.
+func BenchmarkJob(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(d.String(), func(b *testing.B) {
+			bs := newBenchService(b, d)
+			g := bs.src.Gen(1)
+			for _, t := range workload.Types {
+				if _, ok := bs.s.types[t.Name]; !ok {
+					continue
+				}
+				b.Run(t.Name, func(b *testing.B) {
+					for range b.N {
+						b.StopTimer()
+						items := make([]workload.Item, MaxItems)
+						for i := range items {
+							items[i] = g.Item(t)
+						}
+						id := bs.submit(b, t.Name, items)
+						b.StartTimer()
+						for done := false; !done; {
+							var err error
+							if done, err = bs.s.runChunk(ctx, id); err != nil {
+								b.Fatalf("job %d: %v", id, err)
+							}
+						}
+					}
+					b.ReportMetric(float64(b.N*MaxItems)/b.Elapsed().Seconds(), "items/s")
+				})
+			}
+		})
+	}
+}
+
 // BenchmarkSubmit accepts a 1,000-item batch of each type on each database, as POST /batch/{type}
 // does once the request is read: the envelope parsed, the job, its items and its queue job stored
 // in one transaction. Each job is stopped afterwards, untimed, to stay under the queue limit.
