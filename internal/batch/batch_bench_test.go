@@ -24,118 +24,96 @@ const benchSeeds = 10_000
 // cpu-us/item is the CPU time this process spent per item, which other work on the machine does
 // not inflate as it does the wall time (on PostgreSQL the server's own CPU time is not in it).
 func BenchmarkChunk(b *testing.B) {
-	for _, d := range storetest.Dialects {
-		b.Run(d.String(), func(b *testing.B) {
-			bs := newBenchService(b, d)
-			for _, t := range workload.Types {
-				if _, ok := bs.s.types[t.Name]; !ok {
-					continue
-				}
-				b.Run(t.Name, func(b *testing.B) {
-					g := bs.src.Gen(1)
-					var cpu time.Duration
-					for range b.N {
-						b.StopTimer()
-						items := make([]workload.Item, DefaultChunkSize)
-						for i := range items {
-							items[i] = g.Item(t)
-						}
-						id := bs.submit(b, t.Name, items)
-						b.StartTimer()
-						cpuBefore := cpuTime(b)
-						done, err := bs.s.runChunk(ctx, id)
-						cpu += cpuTime(b) - cpuBefore
-						if err != nil || !done {
-							b.Fatalf("chunk of job %d: done %v, %v", id, done, err)
-						}
-					}
-					b.ReportMetric(float64(b.N*DefaultChunkSize)/b.Elapsed().Seconds(), "items/s")
-					b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*DefaultChunkSize), "cpu-us/item")
-				})
+	benchEachType(b, func(b *testing.B, bs benchService, t workload.Type, g *workload.Gen) {
+		var cpu time.Duration
+		for range b.N {
+			b.StopTimer()
+			id := bs.submit(b, t.Name, benchItems(g, t, DefaultChunkSize))
+			b.StartTimer()
+			cpuBefore := cpuTime(b)
+			done, err := bs.s.runChunk(ctx, id)
+			cpu += cpuTime(b) - cpuBefore
+			if err != nil || !done {
+				b.Fatalf("chunk of job %d: done %v, %v", id, done, err)
 			}
-		})
-	}
+		}
+		b.ReportMetric(float64(b.N*DefaultChunkSize)/b.Elapsed().Seconds(), "items/s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(b.N*DefaultChunkSize), "cpu-us/item")
+	})
 }
 
 // BenchmarkJob applies one 1,000-item job of each type from its first chunk to its last, as a worker
 // does once it has taken the job: the in-process part of the one batch that `tally bench` compares
 // with single calls, without HTTP, the queue's pickup or polling.
 func BenchmarkJob(b *testing.B) {
-	for _, d := range storetest.Dialects {
-		b.Run(d.String(), func(b *testing.B) {
-			bs := newBenchService(b, d)
-			g := bs.src.Gen(1)
-			for _, t := range workload.Types {
-				if _, ok := bs.s.types[t.Name]; !ok {
-					continue
+	benchEachType(b, func(b *testing.B, bs benchService, t workload.Type, g *workload.Gen) {
+		for range b.N {
+			b.StopTimer()
+			id := bs.submit(b, t.Name, benchItems(g, t, MaxItems))
+			b.StartTimer()
+			for done := false; !done; {
+				var err error
+				if done, err = bs.s.runChunk(ctx, id); err != nil {
+					b.Fatalf("job %d: %v", id, err)
 				}
-				b.Run(t.Name, func(b *testing.B) {
-					for range b.N {
-						b.StopTimer()
-						items := make([]workload.Item, MaxItems)
-						for i := range items {
-							items[i] = g.Item(t)
-						}
-						id := bs.submit(b, t.Name, items)
-						b.StartTimer()
-						for done := false; !done; {
-							var err error
-							if done, err = bs.s.runChunk(ctx, id); err != nil {
-								b.Fatalf("job %d: %v", id, err)
-							}
-						}
-					}
-					b.ReportMetric(float64(b.N*MaxItems)/b.Elapsed().Seconds(), "items/s")
-				})
 			}
-		})
-	}
+		}
+		b.ReportMetric(float64(b.N*MaxItems)/b.Elapsed().Seconds(), "items/s")
+	})
 }
 
 // BenchmarkSubmit accepts a 1,000-item batch of each type on each database, as POST /batch/{type}
 // does once the request is read: the envelope parsed, the job, its items and its queue job stored
 // in one transaction. Each job is stopped afterwards, untimed, to stay under the queue limit.
 func BenchmarkSubmit(b *testing.B) {
+	benchEachType(b, func(b *testing.B, bs benchService, t workload.Type, g *workload.Gen) {
+		body := workload.Envelope(benchItems(g, t, MaxItems))
+		b.ResetTimer()
+		for range b.N {
+			c, err := bs.s.Submit(ctx, bs.tenant, t.Name, body, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if _, err := bs.s.StopJob(ctx, bs.tenant, c.JobID); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	})
+}
+
+// benchEachType runs bench for each batch type the service has, on each database, with a
+// generator of items of its own.
+func benchEachType(b *testing.B, bench func(b *testing.B, bs benchService, t workload.Type, g *workload.Gen)) {
 	for _, d := range storetest.Dialects {
 		b.Run(d.String(), func(b *testing.B) {
 			bs := newBenchService(b, d)
-			g := bs.src.Gen(1)
 			for _, t := range workload.Types {
 				if _, ok := bs.s.types[t.Name]; !ok {
 					continue
 				}
-				items := make([]workload.Item, MaxItems)
-				for i := range items {
-					items[i] = g.Item(t)
-				}
-				body := workload.Envelope(items)
-				b.Run(t.Name, func(b *testing.B) {
-					for range b.N {
-						c, err := bs.s.Submit(ctx, bs.tenant, t.Name, body, "")
-						if err != nil {
-							b.Fatal(err)
-						}
-						b.StopTimer()
-						if _, err := bs.s.StopJob(ctx, bs.tenant, c.JobID); err != nil {
-							b.Fatal(err)
-						}
-						b.StartTimer()
-					}
-				})
+				g := bs.src.Gen(1)
+				b.Run(t.Name, func(b *testing.B) { bench(b, bs, t, g) })
 			}
 		})
 	}
+}
+
+// benchItems returns n items of type t.
+func benchItems(g *workload.Gen, t workload.Type, n int) []workload.Item {
+	items := make([]workload.Item, n)
+	for i := range items {
+		items[i] = g.Item(t)
+	}
+	return items
 }
 
 // BenchmarkParseBody reads the envelope of a 1,000-item batch of each type, as a submission does.
 func BenchmarkParseBody(b *testing.B) {
 	g := workload.NewSource("bench-", benchSeeds, time.Now()).Gen(1)
 	for _, t := range workload.Types {
-		items := make([]workload.Item, MaxItems)
-		for i := range items {
-			items[i] = g.Item(t)
-		}
-		body := workload.Envelope(items)
+		body := workload.Envelope(benchItems(g, t, MaxItems))
 		b.Run(t.Name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
