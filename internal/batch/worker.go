@@ -285,15 +285,11 @@ func keysOf(item json.RawMessage) (itemKeys, string) {
 	s.space()
 	var customer, transaction, order string
 	ok := false
-	switch s.peek() {
-	case '"':
+	isString := s.peek() == '"'
+	switch {
+	case isString:
 		customer, ok = s.text()
-		s.space()
-		if !ok || s.pos != len(item) {
-			return itemKeys{}, ""
-		}
-		return itemKeys{}, customer
-	case '{':
+	case s.peek() == '{':
 		ok = s.object(func(key []byte, escaped bool) bool {
 			var field *string
 			switch name := keyName(key, escaped); {
@@ -314,10 +310,13 @@ func keysOf(item json.RawMessage) (itemKeys, string) {
 			*field, ok = s.text()
 			return ok
 		})
-		s.space()
 	}
+	s.space()
 	if !ok || s.pos != len(item) {
 		return itemKeys{}, ""
+	}
+	if isString {
+		return itemKeys{}, customer
 	}
 	valid := func(field, s string) string {
 		if loyalty.CheckID(field, s) == nil {
