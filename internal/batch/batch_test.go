@@ -168,6 +168,7 @@ func TestService(t *testing.T) {
 		t.Run("item failures", func(t *testing.T) { testItemFailures(t, f) })
 		t.Run("submit", func(t *testing.T) { testSubmit(t, f) })
 		t.Run("types behave like single calls", func(t *testing.T) { testTypesBehaveLikeSingleCalls(t, f) })
+		t.Run("points read ahead", func(t *testing.T) { testPointsReadAhead(t, f) })
 	})
 }
 

@@ -17,6 +17,9 @@ type Type struct {
 	Message   string // the message of a successful item whose result has none
 	apply     func(ctx context.Context, tx *store.Tx, tenantID int64, item json.RawMessage) (any, error)
 	request   any
+	// readsPoints reports whether the tenant's items of this type read their customers' points, so
+	// that a chunk reads those ahead with its customers; nil means they do.
+	readsPoints func(ctx context.Context, tx *store.Tx, tenantID int64) (bool, error)
 }
 
 // Of makes a batch type from the engine operation of the matching single endpoint: each item is
@@ -38,6 +41,23 @@ func Of[Req, Res any](name, operation, message string, op engine.Op[Req, Res]) T
 	}
 }
 
+// readingPoints returns the type with its items reading their customers' points when reads says so.
+func (t Type) readingPoints(reads func(ctx context.Context, tx *store.Tx, tenantID int64) (bool, error)) Type {
+	t.readsPoints = reads
+	return t
+}
+
+// pointsRead reports whether the tenant's items of the type read their customers' points.
+func (t Type) pointsRead(ctx context.Context, tx *store.Tx, tenantID int64) (bool, error) {
+	if t.readsPoints == nil {
+		return true, nil
+	}
+	return t.readsPoints(ctx, tx, tenantID)
+}
+
+// never is the readsPoints of types whose items never read a customer's points.
+func never(context.Context, *store.Tx, int64) (bool, error) { return false, nil }
+
 // Request returns a zero value of the type's request envelope, for the API description.
 func (t Type) Request() any { return t.request }
 
@@ -45,14 +65,15 @@ func (t Type) Request() any { return t.request }
 // operation.
 func Types(e *engine.Engine) []Type {
 	return []Type{
-		Of("customers", "Customer Creation Batch Job", "Customer saved", e.UpsertCustomer),
+		Of("customers", "Customer Creation Batch Job", "Customer saved", e.UpsertCustomer).readingPoints(never),
 		Of("orders", "Track Orders Batch Job", "Order tracked", e.Order),
-		Of("orders/transactions", "Order Transactions Batch Job", "Order found", byOrderID(e.OrderTransactions)),
+		Of("orders/transactions", "Order Transactions Batch Job", "Order found", byOrderID(e.OrderTransactions)).
+			readingPoints(never),
 		Of("balance-inquiry", "Balance Inquiry Batch Job", "Balance retrieved", e.BalanceInquiry),
 		Of("balance-adjustment", "Balance Adjustment Batch Job", "Balance adjusted", e.Manual),
 		Of("cashback", "Reward Cashback Batch Job", "Cashback rewarded", e.Cashback),
 		Of("redeem", "Redeem Batch Job", "Points redeemed", e.Redeem),
-		Of("events", "Send Events Batch Job", "Events tracked", e.TrackEvents),
+		Of("events", "Send Events Batch Job", "Events tracked", e.TrackEvents).readingPoints(e.EventsAwardPoints),
 	}
 }
 

@@ -18,6 +18,9 @@ type scenario struct {
 	setup     []call   // applied to both tenants first, as single calls
 	items     []string // the batch; the other tenant gets them as single calls
 	customers []string // whose balances and profiles must end up the same
+	// eventRules, when set, are the event rules of both tenants' programs: the scenario runs
+	// under the default program and again under these.
+	eventRules []loyalty.EventRule
 }
 
 type call struct{ typeName, item string }
@@ -134,7 +137,10 @@ func scenarios() map[string]scenario {
 				return fmt.Sprintf(`{"customerId":%q,"events":{"":{}}}`, customerOf(i))
 			}
 			return fmt.Sprintf(`{"customerId":%q,"events":{"e%d":{"v":%d}}}`, customerOf(i), i%3, i)
-		})},
+		}), eventRules: []loyalty.EventRule{
+			{Event: "e0", Points: 3},
+			{Event: "e1", Points: 5, MaxPerCustomer: 4, Conditions: []loyalty.Condition{{Key: "v", Op: "gte", Value: json.RawMessage(`100`)}}},
+		}},
 	}
 }
 
@@ -148,45 +154,102 @@ func testTypesBehaveLikeSingleCalls(t *testing.T, f fixture) {
 		if !ok {
 			t.Fatalf("no scenario for batch type %s", typ.Name)
 		}
-		t.Run(strings.ReplaceAll(typ.Name, "/", "-"), func(t *testing.T) {
-			t.Parallel() // each type has tenants of its own
-			batched, single := f.newTenant(t), f.newTenant(t)
-			for _, tn := range []fixture{batched, single} {
-				for _, c := range sc.setup {
-					if res, err := tn.single(t, f.s.types[c.typeName], 0, c.item); err != nil || bytes.Contains(res, []byte(`"error"`)) {
-						t.Fatalf("setup %s %s: %s, %v", c.typeName, c.item, res, err)
-					}
+		programs := []string{"default program"}
+		if sc.eventRules != nil {
+			programs = append(programs, "event rules")
+		}
+		for _, program := range programs {
+			t.Run(strings.ReplaceAll(typ.Name, "/", "-")+"/"+program, func(t *testing.T) {
+				t.Parallel() // each type has tenants of its own
+				var rules []loyalty.EventRule
+				if program == "event rules" {
+					rules = sc.eventRules
 				}
+				testTypeBehavesLikeSingleCalls(t, f, typ, sc, rules)
+			})
+		}
+	}
+}
+
+// testTypeBehavesLikeSingleCalls runs the scenario's batch under one new tenant and its items as
+// single calls under another, both with the event rules in their programs.
+func testTypeBehavesLikeSingleCalls(t *testing.T, f fixture, typ Type, sc scenario, rules []loyalty.EventRule) {
+	batched, single := f.newTenant(t), f.newTenant(t)
+	for _, tn := range []fixture{batched, single} {
+		if rules != nil {
+			tn.setEventRules(t, rules)
+		}
+		for _, c := range sc.setup {
+			if res, err := tn.single(t, f.s.types[c.typeName], 0, c.item); err != nil || bytes.Contains(res, []byte(`"error"`)) {
+				t.Fatalf("setup %s %s: %s, %v", c.typeName, c.item, res, err)
 			}
-			c, err := f.s.Submit(ctx, batched.tenant, typ.Name, []byte(`{"body":[`+strings.Join(sc.items, ",")+`]}`), "")
+		}
+	}
+	c, err := f.s.Submit(ctx, batched.tenant, typ.Name, []byte(`{"body":[`+strings.Join(sc.items, ",")+`]}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	batched.run(t, c.JobID)
+	job := batched.job(t, c.JobID)
+	if job.Status != store.BatchCompleted || job.ProcessedCount != scenarioItems || job.ErrorCount == 0 {
+		t.Fatalf("job %+v", job)
+	}
+	got := map[int][]byte{}
+	for _, r := range append(job.Response.Successful, job.Response.Failed...) {
+		var head struct{ Index int }
+		if err := json.Unmarshal(r, &head); err != nil {
+			t.Fatal(err)
+		}
+		got[head.Index] = r
+	}
+	want := single.singles(t, typ, sc.items)
+	for i := range sc.items {
+		if g, w := normalized(t, got[i]), normalized(t, want[i]); g != w {
+			t.Fatalf("item %d %s:\nbatch  %s\nsingle %s", i, sc.items[i], g, w)
+		}
+	}
+	for _, id := range sc.customers {
+		if g, w := batched.state(t, id), single.state(t, id); g != w {
+			t.Fatalf("customer %s:\nbatch  %s\nsingle %s", id, g, w)
+		}
+	}
+}
+
+// testPointsReadAhead checks which types' chunks read their customers' points ahead: those whose
+// items never read them skip those reads, events only while no event rule can award points.
+func testPointsReadAhead(t *testing.T, f fixture) {
+	plain, rules := f.newTenant(t), f.newTenant(t)
+	rules.setEventRules(t, []loyalty.EventRule{{Event: "e0", Points: 3}})
+	skip := map[string]bool{"customers": true, "orders/transactions": true}
+	for _, typ := range f.s.Types() {
+		for _, tn := range []fixture{plain, rules} {
+			want := !skip[typ.Name] && (typ.Name != "events" || tn.tenant == rules.tenant)
+			err := f.db.Read(ctx, func(tx *store.Tx) error {
+				got, err := typ.pointsRead(ctx, tx, tn.tenant)
+				if err == nil && got != want {
+					t.Errorf("%s, tenant with event rules %v: points read ahead %v; want %v", typ.Name,
+						tn.tenant == rules.tenant, got, want)
+				}
+				return err
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			batched.run(t, c.JobID)
-			job := batched.job(t, c.JobID)
-			if job.Status != store.BatchCompleted || job.ProcessedCount != scenarioItems || job.ErrorCount == 0 {
-				t.Fatalf("job %+v", job)
-			}
-			got := map[int][]byte{}
-			for _, r := range append(job.Response.Successful, job.Response.Failed...) {
-				var head struct{ Index int }
-				if err := json.Unmarshal(r, &head); err != nil {
-					t.Fatal(err)
-				}
-				got[head.Index] = r
-			}
-			want := single.singles(t, typ, sc.items)
-			for i := range sc.items {
-				if g, w := normalized(t, got[i]), normalized(t, want[i]); g != w {
-					t.Fatalf("item %d %s:\nbatch  %s\nsingle %s", i, sc.items[i], g, w)
-				}
-			}
-			for _, id := range sc.customers {
-				if g, w := batched.state(t, id), single.state(t, id); g != w {
-					t.Fatalf("customer %s:\nbatch  %s\nsingle %s", id, g, w)
-				}
-			}
-		})
+		}
+	}
+}
+
+// setEventRules gives the fixture's tenant the default program with the event rules.
+func (f fixture) setEventRules(t *testing.T, rules []loyalty.EventRule) {
+	t.Helper()
+	p := loyalty.DefaultProgram()
+	p.EventRules = rules
+	err := f.db.Write(ctx, func(tx *store.Tx) error {
+		_, err := f.s.cfg.Engine.SetProgram(ctx, tx, f.tenant, &p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

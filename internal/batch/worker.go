@@ -127,6 +127,10 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 		if err := tx.LockCustomerKeys(ctx, j.TenantID, customers); err != nil {
 			return err
 		}
+		points, err := typ.pointsRead(ctx, tx, j.TenantID)
+		if err != nil {
+			return err
+		}
 		var steps *store.Savepoints
 		if inSteps {
 			steps = tx.Savepoints()
@@ -134,7 +138,7 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 		start := time.Now()
 		for i := range items {
 			if i%prefetchGroup == 0 {
-				if err := prefetch(ctx, tx, j.TenantID, keys[i:min(i+prefetchGroup, len(keys))]); err != nil {
+				if err := prefetch(ctx, tx, j.TenantID, keys[i:min(i+prefetchGroup, len(keys))], points); err != nil {
 					return err
 				}
 			}
@@ -164,16 +168,17 @@ func (s *Service) applyChunk(ctx context.Context, jobID int64, inSteps bool) (bo
 	return done, err
 }
 
-// prefetch reads ahead what the items' operations will read. The store ignores empty and repeated
-// keys. An order's orderId is also its reward transaction's transactionId.
-func prefetch(ctx context.Context, tx *store.Tx, tenantID int64, keys []itemKeys) error {
-	var customers, transactions, orders []string
-	for _, k := range keys {
-		customers = append(customers, k.CustomerID)
-		transactions = append(transactions, k.TransactionID, k.OrderID)
-		orders = append(orders, k.OrderID)
+// prefetch reads ahead what the items' operations will read, their customers' points when points
+// is set. The store ignores empty and repeated keys. An order's orderId is also its reward
+// transaction's transactionId.
+func prefetch(ctx context.Context, tx *store.Tx, tenantID int64, keys []itemKeys, points bool) error {
+	k := store.PrefetchKeys{Points: points}
+	for _, key := range keys {
+		k.CustomerIDs = append(k.CustomerIDs, key.CustomerID)
+		k.TransactionIDs = append(k.TransactionIDs, key.TransactionID, key.OrderID)
+		k.OrderIDs = append(k.OrderIDs, key.OrderID)
 	}
-	return tx.Prefetch(ctx, tenantID, customers, transactions, orders)
+	return tx.Prefetch(ctx, tenantID, k)
 }
 
 // finalStatus is the status of a job whose every item has a result: failed when none succeeded.

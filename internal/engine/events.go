@@ -56,6 +56,13 @@ func (e *Engine) TrackEvents(ctx context.Context, tx *store.Tx, tenantID int64, 
 	return res, nil
 }
 
+// EventsAwardPoints reports whether the tenant's program has event rules, without which tracking
+// events never reads or changes a customer's points.
+func (e *Engine) EventsAwardPoints(ctx context.Context, tx *store.Tx, tenantID int64) (bool, error) {
+	program, err := e.Program(ctx, tx, tenantID)
+	return len(program.EventRules) > 0, err
+}
+
 // fillContacts sets the email and mobile the request names on a profile that has none; changing
 // them is the job of POST /customers.
 func (e *Engine) fillContacts(ctx context.Context, tx *store.Tx, tenantID int64, req *loyalty.EventsRequest, now time.Time) error {

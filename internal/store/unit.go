@@ -268,27 +268,39 @@ func arrayOf[T any](values []any) []T {
 	return out
 }
 
-// Prefetch reads, in a few statements, what the operations on the tenant's customers with the ids
-// and on the transactionIds and orderIds will read one by one: the customers (locked on
-// PostgreSQL), their lots, holds and lifetime totals, and which transactionIds and orderIds are
-// taken. A batch chunk calls it before each group of its items; it changes nothing an operation
-// sees, and reads nothing the unit already knows.
-func (tx *Tx) Prefetch(ctx context.Context, tenantID int64, customerIDs, transactionIDs, orderIDs []string) error {
-	tx.unitOf().idBlock = max(len(customerIDs), len(transactionIDs))
-	if err := tx.loadCustomers(ctx, tenantID, customerIDs); err != nil {
+// PrefetchKeys names what Prefetch reads ahead: the tenant's customers with the ids, whether their
+// points too, and which of the transactionIds and orderIds are taken.
+type PrefetchKeys struct {
+	CustomerIDs, TransactionIDs, OrderIDs []string
+	// Points asks for the customers' lots, holds and lifetime totals; operations that never read a
+	// customer's points (profiles, events no rule awards points for) go without.
+	Points bool
+}
+
+// Prefetch reads, in a few statements, what the operations on the keys will read one by one: the
+// customers (locked on PostgreSQL), their lots, holds and lifetime totals when asked, and which
+// transactionIds and orderIds are taken. A batch chunk calls it before each group of its items; it
+// changes nothing an operation sees, reads nothing the unit already knows, and what it leaves out
+// is read when an operation first needs it.
+func (tx *Tx) Prefetch(ctx context.Context, tenantID int64, k PrefetchKeys) error {
+	tx.unitOf().idBlock = max(len(k.CustomerIDs), len(k.TransactionIDs))
+	if err := tx.loadCustomers(ctx, tenantID, k.CustomerIDs); err != nil {
 		return err
 	}
-	u := tx.unitOf()
-	var refs []int64
-	for _, id := range customerIDs {
-		if st := u.customers[customerKey{tenantID, id}]; st != nil {
-			refs = append(refs, st.c.GameballID)
+	var points error
+	if k.Points {
+		u := tx.unitOf()
+		var refs []int64
+		for _, id := range k.CustomerIDs {
+			if st := u.customers[customerKey{tenantID, id}]; st != nil {
+				refs = append(refs, st.c.GameballID)
+			}
 		}
+		slices.Sort(refs)
+		refs = slices.Compact(refs)
+		points = errors.Join(tx.loadLots(ctx, refs), tx.loadHolds(ctx, refs), tx.loadEarned(ctx, refs))
 	}
-	slices.Sort(refs)
-	refs = slices.Compact(refs)
-	return errors.Join(tx.loadLots(ctx, refs), tx.loadHolds(ctx, refs), tx.loadEarned(ctx, refs),
-		tx.loadTaken(ctx, tenantID, 0, transactionIDs), tx.loadOrderIDs(ctx, tenantID, orderIDs))
+	return errors.Join(points, tx.loadTaken(ctx, tenantID, 0, k.TransactionIDs), tx.loadOrderIDs(ctx, tenantID, k.OrderIDs))
 }
 
 // unknownIDs returns the distinct non-empty ids that known does not hold.

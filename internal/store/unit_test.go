@@ -460,7 +460,8 @@ func TestUnitDuplicates(t *testing.T) {
 
 			// As a batch chunk does it: forget, then learn the ids with Prefetch.
 			ok("SetRefunded", tx.SetRefunded(ctx, first.ID, 0, false))
-			ok("Prefetch", tx.Prefetch(ctx, tenant.ID, []string{"d"}, []string{"dup-db", "dup-tx", "fresh"}, []string{"o-db", "o-tx", "o-fresh"}))
+			ok("Prefetch", tx.Prefetch(ctx, tenant.ID, store.PrefetchKeys{CustomerIDs: []string{"d"},
+				TransactionIDs: []string{"dup-db", "dup-tx", "fresh"}, OrderIDs: []string{"o-db", "o-tx", "o-fresh"}, Points: true}))
 			dup("transactionId committed earlier, prefetched", tx.InsertTxn(ctx, txn(ref, "dup-db")))
 			dup("transactionId of this transaction, prefetched", tx.InsertTxn(ctx, txn(ref, "dup-tx")))
 			dup("orderId committed earlier, prefetched", tx.InsertOrder(ctx, order(ref, "o-db")))
