@@ -67,8 +67,7 @@ func Types(e *engine.Engine) []Type {
 	return []Type{
 		Of("customers", "Customer Creation Batch Job", "Customer saved", e.UpsertCustomer).readingPoints(never),
 		Of("orders", "Track Orders Batch Job", "Order tracked", e.Order),
-		Of("orders/transactions", "Order Transactions Batch Job", "Order found", byOrderID(e.OrderTransactions)).
-			readingPoints(never),
+		Of("orders/transactions", "Order Transactions Batch Job", "Order found", byOrderID(e.OrderTransactions)),
 		Of("balance-inquiry", "Balance Inquiry Batch Job", "Balance retrieved", e.BalanceInquiry),
 		Of("balance-adjustment", "Balance Adjustment Batch Job", "Balance adjusted", e.Manual),
 		Of("cashback", "Reward Cashback Batch Job", "Cashback rewarded", e.Cashback),

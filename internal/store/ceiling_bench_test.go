@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -11,11 +12,15 @@ import (
 )
 
 // BenchmarkCeiling measures the database's own work for batch items on Tally's schema, with nothing
-// of Tally around it: hand-written statements, one per row, prepared once, in one SQLite transaction
-// per chunk, over 100,000 customers who each received one credit, like `tally bench`'s data. Each
-// item does only the reads and writes the engine needs for it, with its result row (no decoding, no
-// results built, no queue, no HTTP): what the database alone does for that type, done the simplest
-// way, on this machine and schema. BENCHMARKS.md compares it with the targets and with Tally.
+// of Tally around it: hand-written statements, one per row, each prepared once per chunk, in one
+// SQLite transaction per chunk, over 100,000 customers who each received one credit (bare profiles;
+// `tally bench` seeds full ones). Each item does the reads and writes its result depends on, with
+// its result row, and no more: no decoding, no results built, no queue, no HTTP, and none of the
+// engine's wider reads (a credit does not read the customer's lots and holds, as the engine's wallet
+// does). The workloads run one after another on one database, so later ones meet more rows. It is
+// what the database alone does for each type done the simplest way on this machine and schema, not
+// an upper bound: multi-row statements, which Tally sends, can beat it. BENCHMARKS.md compares it
+// with the targets and with Tally.
 //
 //	go test ./internal/store -run '^$' -bench Ceiling -benchtime 20x
 func BenchmarkCeiling(b *testing.B) {
@@ -243,15 +248,15 @@ func ceilingEvent(ctx context.Context, tx *ceilingTx, customerID string, _ int64
 // ceilingInquiry is a balance inquiry's database work: read the customer, its lots with points left,
 // its active holds and its lifetime total.
 func ceilingInquiry(ctx context.Context, tx *ceilingTx, customerID string, _ int64) error {
-	var ref, points, earned int64
+	var ref, available, held, earned int64
 	err := tx.queryRow(ctx, `SELECT id FROM customers WHERE tenant_id = 1 AND customer_id = ?`, customerID).Scan(&ref)
 	if err == nil {
 		err = tx.queryRow(ctx, `SELECT COALESCE(SUM(remaining), 0) FROM point_lots WHERE customer_ref = ? AND remaining > 0`,
-			ref).Scan(&points)
+			ref).Scan(&available)
 	}
 	if err == nil {
 		err = tx.queryRow(ctx, `SELECT COALESCE(SUM(points), 0) FROM point_holds WHERE customer_ref = ? AND status = 'active'`,
-			ref).Scan(&points)
+			ref).Scan(&held)
 	}
 	if err == nil {
 		err = tx.queryRow(ctx, `SELECT lifetime_earned FROM point_accounts WHERE customer_ref = ?`, ref).Scan(&earned)
@@ -259,12 +264,13 @@ func ceilingInquiry(ctx context.Context, tx *ceilingTx, customerID string, _ int
 	return err
 }
 
-// ceilingTx is a transaction whose statements are prepared once each, as Tally's are.
+// ceilingTx is a transaction whose statements are each prepared when first run in it.
 type ceilingTx struct {
 	tx    *sql.Tx
 	stmts map[string]*sql.Stmt
 }
 
+// stmt returns the query's statement, prepared in the transaction the first time.
 func (tx *ceilingTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := tx.stmts[query]; ok {
 		return st, nil
@@ -277,6 +283,7 @@ func (tx *ceilingTx) stmt(ctx context.Context, query string) (*sql.Stmt, error) 
 	return st, nil
 }
 
+// exec runs a statement that returns no rows.
 func (tx *ceilingTx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, err := tx.stmt(ctx, query)
 	if err != nil {
@@ -291,6 +298,7 @@ type ceilingRow struct {
 	err error
 }
 
+// Scan copies the row's columns into dest.
 func (r ceilingRow) Scan(dest ...any) error {
 	if r.err != nil {
 		return r.err
@@ -298,6 +306,7 @@ func (r ceilingRow) Scan(dest ...any) error {
 	return r.row.Scan(dest...)
 }
 
+// queryRow runs a query that returns one row.
 func (tx *ceilingTx) queryRow(ctx context.Context, query string, args ...any) ceilingRow {
 	st, err := tx.stmt(ctx, query)
 	if err != nil {
@@ -306,14 +315,14 @@ func (tx *ceilingTx) queryRow(ctx context.Context, query string, args ...any) ce
 	return ceilingRow{row: st.QueryRowContext(ctx, args...)}
 }
 
+// inTx runs fn in a transaction of db, committed when fn succeeds.
 func inTx(ctx context.Context, db *sql.DB, fn func(tx *ceilingTx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	if err := fn(&ceilingTx{tx: tx, stmts: map[string]*sql.Stmt{}}); err != nil {
-		tx.Rollback()
-		return err
+		return errors.Join(err, tx.Rollback())
 	}
 	return tx.Commit()
 }

@@ -398,6 +398,84 @@ func TestUnitSavepoints(t *testing.T) {
 	})
 }
 
+// TestUnitPrefetchWithoutPoints proves that what Prefetch leaves out is read when first needed: two
+// customers with the same committed lot, hold and lifetime total go through the same operations
+// after a Prefetch, one with their points read ahead and one without (the lifetime total added to
+// before anything reads it), and see and leave the same points.
+func TestUnitPrefetchWithoutPoints(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, d store.Dialect) {
+		ctx := context.Background()
+		db, tenant, _ := setup(t, d)
+		at := store.Micros(now)
+		for _, id := range []string{"ahead", "lazy"} {
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				ref, lot, err := unitCredit(ctx, tx, tenant.ID, id, id+"-1", 50)
+				if err != nil {
+					return err
+				}
+				return tx.InsertHold(ctx, &store.Hold{TenantID: tenant.ID, CustomerRef: ref, Reference: id + "-hold", Points: 5,
+					Currency: "USD", Allocation: []store.Move{{Lot: lot.ID, Points: 5}}, CreatedAt: at, ExpiresAt: store.Never})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		seen := map[string]string{}
+		for _, id := range []string{"ahead", "lazy"} {
+			err := db.Write(ctx, func(tx *store.Tx) error {
+				err := tx.Prefetch(ctx, tenant.ID, store.PrefetchKeys{CustomerIDs: []string{id}, Points: id == "ahead"})
+				if err != nil {
+					return err
+				}
+				c, err := tx.GetCustomer(ctx, tenant.ID, id)
+				if err != nil {
+					return err
+				}
+				if err := tx.AddLifetimeEarned(ctx, c.GameballID, 7); err != nil {
+					return err
+				}
+				if _, _, err := unitCredit(ctx, tx, tenant.ID, id, id+"-2", 20); err != nil {
+					return err
+				}
+				lots, err := tx.LiveLots(ctx, c.GameballID)
+				if err != nil {
+					return err
+				}
+				if err := unitDebit(ctx, tx, tenant.ID, c.GameballID, lots[0].ID, id+"-3", 10); err != nil {
+					return err
+				}
+				holds, err := tx.ActiveHolds(ctx, c.GameballID, at)
+				if err != nil {
+					return err
+				}
+				earned, err := tx.LifetimeEarned(ctx, c.GameballID)
+				if err != nil {
+					return err
+				}
+				var remaining, held []int64
+				for _, l := range lots {
+					remaining = append(remaining, l.Remaining)
+				}
+				for _, h := range holds {
+					held = append(held, h.Points)
+				}
+				seen[id] = fmt.Sprintf("lots %v, holds %v, earned %d", remaining, held, earned)
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if want := "lots [50 20], holds [5], earned 77"; seen["ahead"] != want || seen["lazy"] != want {
+			t.Errorf("inside the transaction, read ahead: %s; read when needed: %s; want %s", seen["ahead"], seen["lazy"], want)
+		}
+		ahead, lazy := readWallet(t, db, tenant.ID, "ahead"), readWallet(t, db, tenant.ID, "lazy")
+		if ahead.String() != lazy.String() || fmt.Sprint(lazy.remaining) != "[40 20]" || lazy.earned != 77 {
+			t.Errorf("after commit, read ahead: %s; read when needed: %s; want lots [40 20], earned 77", ahead, lazy)
+		}
+	})
+}
+
 // TestUnitDuplicates proves that a taken transactionId or orderId is ErrDuplicate whether it was
 // committed earlier, written earlier in the same transaction and still unsent, or sent and then
 // forgotten by the unit (after an Exec), or learnt through Prefetch; that none of these aborts the
