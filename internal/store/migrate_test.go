@@ -3,8 +3,10 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/tally-loyalty/tally/internal/store"
 	"github.com/tally-loyalty/tally/internal/store/storetest"
@@ -109,4 +111,45 @@ func TestBatchRequestsMigration(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestBatchItemsCompressedWithLZ4 checks that on PostgreSQL (whose test server has lz4) a new
+// batch's stored items are compressed with lz4, and read back as they were stored.
+func TestBatchItemsCompressedWithLZ4(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.Open(t, store.Postgres)
+	items := make([]json.RawMessage, 1000)
+	for i := range items {
+		items[i] = json.RawMessage(fmt.Sprintf(`{"customerId":"c%d","orderId":"o%d","totalPaid":45.5}`, i%50, i))
+	}
+	err := db.Write(ctx, func(tx *store.Tx) error {
+		tenant, _, err := tx.CreateTenant(ctx, "lz4", time.Now())
+		if err != nil {
+			return err
+		}
+		id, err := tx.InsertBatchJob(ctx, store.BatchJob{TenantID: tenant.ID, Type: "orders", BodyHash: "h",
+			CreatedAt: time.Now()}, items)
+		if err != nil {
+			return err
+		}
+		var method string
+		if err := tx.QueryRow(ctx, `SELECT pg_column_compression(items) FROM batch_requests WHERE job_id = ?`, id).
+			Scan(&method); err != nil {
+			return err
+		}
+		if method != "lz4" {
+			t.Errorf("stored items compressed with %q; want lz4", method)
+		}
+		got, err := tx.BatchRequests(ctx, id)
+		if err != nil {
+			return err
+		}
+		if !slices.EqualFunc(got, items, func(a, b json.RawMessage) bool { return string(a) == string(b) }) {
+			t.Errorf("read back %d items, not the %d stored", len(got), len(items))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
