@@ -154,18 +154,18 @@ func testTypesBehaveLikeSingleCalls(t *testing.T, f fixture) {
 		if !ok {
 			t.Fatalf("no scenario for batch type %s", typ.Name)
 		}
-		programs := []string{"default program"}
-		if sc.eventRules != nil {
-			programs = append(programs, "event rules")
+		type program struct {
+			name  string
+			rules []loyalty.EventRule
 		}
-		for _, program := range programs {
-			t.Run(strings.ReplaceAll(typ.Name, "/", "-")+"/"+program, func(t *testing.T) {
+		programs := []program{{"default program", nil}}
+		if sc.eventRules != nil {
+			programs = append(programs, program{"event rules", sc.eventRules})
+		}
+		for _, p := range programs {
+			t.Run(strings.ReplaceAll(typ.Name, "/", "-")+"/"+p.name, func(t *testing.T) {
 				t.Parallel() // each type has tenants of its own
-				var rules []loyalty.EventRule
-				if program == "event rules" {
-					rules = sc.eventRules
-				}
-				testTypeBehavesLikeSingleCalls(t, f, typ, sc, rules)
+				testTypeBehavesLikeSingleCalls(t, f, typ, sc, p.rules)
 			})
 		}
 	}

@@ -289,18 +289,24 @@ func (tx *Tx) Prefetch(ctx context.Context, tenantID int64, k PrefetchKeys) erro
 	}
 	var points error
 	if k.Points {
-		u := tx.unitOf()
-		var refs []int64
-		for _, id := range k.CustomerIDs {
-			if st := u.customers[customerKey{tenantID, id}]; st != nil {
-				refs = append(refs, st.c.GameballID)
-			}
-		}
-		slices.Sort(refs)
-		refs = slices.Compact(refs)
-		points = errors.Join(tx.loadLots(ctx, refs), tx.loadHolds(ctx, refs), tx.loadEarned(ctx, refs))
+		points = tx.loadPoints(ctx, tenantID, k.CustomerIDs)
 	}
 	return errors.Join(points, tx.loadTaken(ctx, tenantID, 0, k.TransactionIDs), tx.loadOrderIDs(ctx, tenantID, k.OrderIDs))
+}
+
+// loadPoints reads the lots, holds and lifetime totals of those of the tenant's customers with the
+// ids that the unit knows to exist.
+func (tx *Tx) loadPoints(ctx context.Context, tenantID int64, customerIDs []string) error {
+	u := tx.unitOf()
+	var refs []int64
+	for _, id := range customerIDs {
+		if st := u.customers[customerKey{tenantID, id}]; st != nil {
+			refs = append(refs, st.c.GameballID)
+		}
+	}
+	slices.Sort(refs)
+	refs = slices.Compact(refs)
+	return errors.Join(tx.loadLots(ctx, refs), tx.loadHolds(ctx, refs), tx.loadEarned(ctx, refs))
 }
 
 // unknownIDs returns the distinct non-empty ids that known does not hold.
