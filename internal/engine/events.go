@@ -42,7 +42,7 @@ func (e *Engine) TrackEvents(ctx context.Context, tx *store.Tx, tenantID int64, 
 	res := EventsResult{Success: true, Message: "Events processed", CustomerID: req.CustomerID,
 		Events: make([]loyalty.Event, 0, len(inputs))}
 	for _, in := range inputs {
-		id, err := tx.InsertEvent(ctx, tenantID, customerRef, in.Name, in.Metadata, now)
+		id, err := tx.InsertEvent(ctx, tenantID, customerRef, in.Name, in.StoredMetadata, now)
 		if err != nil {
 			return EventsResult{}, err
 		}

@@ -68,6 +68,8 @@ type EventsRequest struct {
 type EventInput struct {
 	Name     string
 	Metadata Metadata
+	// StoredMetadata is Metadata as stored (Metadata.JSON): checking its size encodes it anyway.
+	StoredMetadata []byte
 }
 
 // Parse validates the request against the documented limits and returns its events in name order
@@ -94,48 +96,47 @@ func (r *EventsRequest) Parse() ([]EventInput, error) {
 		if err := CheckName(field, name); err != nil {
 			return nil, err
 		}
-		md, err := parseMetadata(field, r.Events[name])
+		md, stored, err := parseMetadata(field, r.Events[name])
 		if err != nil {
 			return nil, err
 		}
-		inputs = append(inputs, EventInput{Name: name, Metadata: md})
+		inputs = append(inputs, EventInput{Name: name, Metadata: md, StoredMetadata: stored})
 	}
 	return inputs, nil
 }
 
 // parseMetadata reads and checks the metadata of the event at field: an object (or null, for none)
-// with valid keys, shallow values and a bounded size.
-func parseMetadata(field string, raw json.RawMessage) (Metadata, error) {
+// with valid keys, shallow values and a bounded size. It returns the metadata and its stored form.
+func parseMetadata(field string, raw json.RawMessage) (Metadata, []byte, error) {
 	raw = bytes.TrimSpace(raw)
 	md := Metadata{}
-	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
-		return md, nil
-	}
-	if raw[0] != '{' {
-		return nil, FieldErrorf(CodeInvalidValue, field, "must be an object of metadata, not %s", jsonKind(raw))
-	}
-	if err := json.Unmarshal(raw, &md); err != nil {
-		return nil, FieldErrorf(CodeInvalidValue, field, "cannot be read: %v", err)
+	if len(raw) > 0 && !bytes.Equal(raw, []byte("null")) {
+		if raw[0] != '{' {
+			return nil, nil, FieldErrorf(CodeInvalidValue, field, "must be an object of metadata, not %s", jsonKind(raw))
+		}
+		if err := json.Unmarshal(raw, &md); err != nil {
+			return nil, nil, FieldErrorf(CodeInvalidValue, field, "cannot be read: %v", err)
+		}
 	}
 	if len(md) > MaxMetadataKeys {
-		return nil, FieldErrorf(CodeInvalidValue, field, "must hold at most %d keys", MaxMetadataKeys)
+		return nil, nil, FieldErrorf(CodeInvalidValue, field, "must hold at most %d keys", MaxMetadataKeys)
 	}
 	for _, k := range slices.Sorted(maps.Keys(md)) {
 		if err := CheckName(field+"."+k, k); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if depth(md[k]) > MaxMetadataDepth {
-			return nil, FieldErrorf(CodeInvalidValue, field+"."+k, "must nest at most %d levels of objects and arrays", MaxMetadataDepth)
+			return nil, nil, FieldErrorf(CodeInvalidValue, field+"."+k, "must nest at most %d levels of objects and arrays", MaxMetadataDepth)
 		}
 	}
 	stored, err := md.JSON()
 	if err != nil {
-		return nil, fmt.Errorf("loyalty: %s: %w", field, err)
+		return nil, nil, fmt.Errorf("loyalty: %s: %w", field, err)
 	}
 	if len(stored) > MaxMetadataBytes {
-		return nil, FieldErrorf(CodeInvalidValue, field, "must be at most %d bytes as JSON", MaxMetadataBytes)
+		return nil, nil, FieldErrorf(CodeInvalidValue, field, "must be at most %d bytes as JSON", MaxMetadataBytes)
 	}
-	return md, nil
+	return md, stored, nil
 }
 
 // jsonKind names the kind of a JSON value, for messages.

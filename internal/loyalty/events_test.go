@@ -65,5 +65,10 @@ func TestEventsRequestParse(t *testing.T) {
 			string(events[0].Metadata["amount"]) != "12.50" {
 			t.Fatalf("events: %+v", events)
 		}
+		// The stored form is the metadata's own encoding, keys sorted, "{}" for none.
+		if want := `{"amount":12.50,"x":[[[1]]],"y":"` + strings.Repeat("y", 1000) + `"}`; string(events[0].StoredMetadata) != want ||
+			string(events[1].StoredMetadata) != "{}" {
+			t.Fatalf("stored metadata %s and %s", events[0].StoredMetadata, events[1].StoredMetadata)
+		}
 	})
 }

@@ -9,19 +9,16 @@ import (
 	"github.com/tally-loyalty/tally/internal/loyalty"
 )
 
-// InsertEvent stores one event of the tenant's customer and returns its id.
-func (tx *Tx) InsertEvent(ctx context.Context, tenantID, customerRef int64, name string, md loyalty.Metadata, at time.Time) (int64, error) {
-	data, err := md.JSON()
-	if err != nil {
-		return 0, fmt.Errorf("store: event %q: %w", name, err)
-	}
+// InsertEvent stores one event of the tenant's customer and returns its id. metadata is the event's
+// metadata as stored: compact JSON, as loyalty.Metadata.JSON writes it.
+func (tx *Tx) InsertEvent(ctx context.Context, tenantID, customerRef int64, name string, metadata []byte, at time.Time) (int64, error) {
 	id, err := tx.newID(ctx, "events")
 	if err != nil {
 		return 0, err
 	}
 	u := tx.unitOf()
 	u.rows.events = append(u.rows.events, eventRow{id: id, tenantID: tenantID, customerRef: customerRef, name: name,
-		metadata: string(data), at: Micros(at)})
+		metadata: string(metadata), at: Micros(at)})
 	u.changes++
 	return id, nil
 }

@@ -33,14 +33,17 @@ func TestEvents(t *testing.T) {
 			}
 			// ada: review, login, review, an hour apart; bob: one review.
 			for i, name := range []string{"review", "login", "review"} {
-				md := loyalty.Metadata{"n": json.RawMessage(`1.50`), "s": json.RawMessage(`"<x>"`)}
+				md, err := loyalty.Metadata{"n": json.RawMessage(`1.50`), "s": json.RawMessage(`"<x>"`)}.JSON()
+				if err != nil {
+					return err
+				}
 				id, err := tx.InsertEvent(ctx, tenant.ID, ada, name, md, now.Add(time.Duration(i)*time.Hour))
 				if err != nil {
 					return err
 				}
 				ids = append(ids, id)
 			}
-			bobsEvent, err := tx.InsertEvent(ctx, tenant.ID, bob, "review", nil, now)
+			bobsEvent, err := tx.InsertEvent(ctx, tenant.ID, bob, "review", []byte("{}"), now)
 			if err != nil {
 				return err
 			}
