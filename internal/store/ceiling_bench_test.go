@@ -126,8 +126,8 @@ func ceilingCredit(ctx context.Context, tx *ceilingTx, ref int64, kind, transact
 		ref, transactionID, kind, points, now, now).Scan(&txn)
 	if err == nil {
 		err = tx.queryRow(ctx, `INSERT INTO point_lots (customer_ref, transaction_ref, points, remaining,
-			available_at, expires_at) VALUES (?, ?, ?, ?, ?, 9223372036854775807) RETURNING id`,
-			ref, txn, points, points, now).Scan(&lot)
+			available_at, expires_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			ref, txn, points, points, now, Never).Scan(&lot)
 	}
 	if err == nil {
 		_, err = tx.exec(ctx, `INSERT INTO point_entries (customer_ref, transaction_ref, lot_ref, points, created_at)
